@@ -1,0 +1,478 @@
+/**
+ * Actor cells: the runtime's record of a live actor. A cell *is* the actor's `Self`, so an
+ * idle actor costs one object, its address and its mailbox.
+ */
+import { Address, type AnyMessage, type MessageType } from '@herald/codec';
+import type { Logger } from 'pino';
+import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
+import type { TimerHandle } from './clock.js';
+import { Envelope, Mailbox, type DeadLetterReason } from './envelope.js';
+import { ActorAborted, RuntimeError } from './errors.js';
+import { Completed, Stop, Terminated, TimedOut, Timer, Unwatch, Watch } from './messages.js';
+import type { Runnable } from './scheduler.js';
+import type { ReceiveOptions, Self, TimerOptions } from './self.js';
+import type { RuntimeCore } from './runtime.js';
+
+/** Messages that are never refused for capacity: control must always get through. */
+const CONTROL = new Set<string>([Stop.type, Completed.type, Terminated.type]);
+
+interface TimerEntry {
+  handle: TimerHandle;
+  envelope: Envelope;
+  ms: number;
+  repeat: boolean;
+}
+
+export abstract class Cell implements Self, Runnable {
+  readonly address: Address;
+  readonly name: string;
+  readonly parentCell: Cell | undefined;
+  readonly core: RuntimeCore;
+  readonly capacity: number;
+  scheduled = false;
+  ended = false;
+  returnAddress: Address;
+  toAddress: Address;
+  protected readonly mailbox = new Mailbox();
+  #log: Logger | undefined;
+  #children: Set<Cell> | undefined;
+  #watchers: Map<string, Address> | undefined;
+  #timers: Map<string, TimerEntry> | undefined;
+
+  constructor(
+    core: RuntimeCore,
+    id: number,
+    name: string,
+    parent: Cell | undefined,
+    capacity: number,
+  ) {
+    this.core = core;
+    this.address = new Address([id]);
+    this.name = name;
+    this.parentCell = parent;
+    this.capacity = capacity;
+    this.returnAddress = this.address;
+    this.toAddress = this.address;
+    parent?.addChild(this);
+  }
+
+  get parent(): Address | undefined {
+    return this.parentCell?.address;
+  }
+
+  get runtime() {
+    return this.core.runtime;
+  }
+
+  get log(): Logger {
+    if (this.#log === undefined) {
+      this.#log = this.core.logger.child({ actor: this.address.toString(), name: this.name });
+    }
+    return this.#log;
+  }
+
+  /** The child logger if one was created (for level changes). */
+  get existingLog(): Logger | undefined {
+    return this.#log;
+  }
+
+  /** A short state label for logs (machine actors override). */
+  stateLabel(): string | undefined {
+    return undefined;
+  }
+
+  // ---- sending -------------------------------------------------------------------------
+
+  send(to: Address, message: AnyMessage): boolean {
+    return this.core.send(to, message, this.address, this);
+  }
+
+  reply(message: AnyMessage): boolean {
+    return this.core.send(this.returnAddress, message, this.address, this);
+  }
+
+  forward(to: Address, message: AnyMessage, returnAddress: Address): boolean {
+    return this.core.send(to, message, returnAddress, this);
+  }
+
+  spawn<B extends Behavior | WithOptions<Behavior>>(behavior: B, ...args: ArgsOf<B>): Address {
+    return this.core.spawnCell(behavior, args, this).address;
+  }
+
+  stop(address: Address): void {
+    this.send(address, Stop());
+  }
+
+  watch(address: Address): void {
+    this.send(address, Watch());
+  }
+
+  unwatch(address: Address): void {
+    this.send(address, Unwatch());
+  }
+
+  children(): Address[] {
+    return this.#children === undefined ? [] : [...this.#children].map((c) => c.address);
+  }
+
+  addChild(child: Cell): void {
+    (this.#children ??= new Set()).add(child);
+  }
+
+  removeChild(child: Cell): void {
+    this.#children?.delete(child);
+  }
+
+  // ---- timers --------------------------------------------------------------------------
+
+  startTimer(key: string, ms: number, options: TimerOptions = {}): void {
+    if (this.ended) return;
+    this.cancelTimer(key);
+    const timers = (this.#timers ??= new Map());
+    const envelope = new Envelope(this.address, this.address, options.message ?? Timer({ key }));
+    const entry: TimerEntry = { handle: undefined, envelope, ms, repeat: options.repeat === true };
+    const fire = (): void => {
+      if (timers.get(key) !== entry) return;
+      if (entry.repeat) entry.handle = this.core.clock.setTimeout(fire, entry.ms);
+      else timers.delete(key);
+      this.deliver(entry.envelope);
+    };
+    entry.handle = this.core.clock.setTimeout(fire, ms);
+    timers.set(key, entry);
+  }
+
+  cancelTimer(key: string): void {
+    const entry = this.#timers?.get(key);
+    if (entry === undefined) {
+      return;
+    }
+    this.#timers?.delete(key);
+    this.core.clock.clearTimeout(entry.handle);
+    // A firing already queued must not surface after the cancel.
+    this.mailbox.remove((e) => e === entry.envelope);
+  }
+
+  #cancelAllTimers(): void {
+    if (this.#timers === undefined) return;
+    for (const entry of this.#timers.values()) this.core.clock.clearTimeout(entry.handle);
+    this.#timers.clear();
+  }
+
+  // ---- delivery ------------------------------------------------------------------------
+
+  /** Entry point for every message addressed to this actor. */
+  deliver(envelope: Envelope): boolean {
+    if (this.ended) {
+      this.core.deadLetter(envelope, 'actor-ended');
+      return false;
+    }
+    const type = envelope.message.type;
+    if (type === Watch.type) {
+      (this.#watchers ??= new Map()).set(envelope.from.key, envelope.from);
+      return true;
+    }
+    if (type === Unwatch.type) {
+      this.#watchers?.delete(envelope.from.key);
+      return true;
+    }
+    if (this.core.debug) this.logReceived(envelope);
+    return this.accept(envelope);
+  }
+
+  protected logReceived(envelope: Envelope): void {
+    if (this.core.logDebug) {
+      const state = this.stateLabel();
+      this.log.debug(
+        {
+          from: envelope.from.toString(),
+          type: envelope.message.type,
+          ...(state === undefined ? {} : { state }),
+        },
+        'received',
+      );
+    }
+    this.core.emit({
+      kind: 'received',
+      actor: this.address,
+      name: this.name,
+      from: envelope.from,
+      messageType: envelope.message.type,
+    });
+  }
+
+  /** Queues (or hands over) a delivered message. Subclasses decide how it is consumed. */
+  protected abstract accept(envelope: Envelope): boolean;
+
+  abstract process(budget: number): number;
+
+  /** Pushes onto the mailbox, enforcing capacity; false (and a dead letter) when full. */
+  protected enqueue(envelope: Envelope): boolean {
+    if (this.mailbox.length >= this.capacity && !CONTROL.has(envelope.message.type)) {
+      this.core.deadLetter(envelope, 'mailbox-full');
+      return false;
+    }
+    this.mailbox.push(envelope);
+    return true;
+  }
+
+  // ---- receive (function actors override) ---------------------------------------------
+
+  receive(..._args: unknown[]): Promise<any> {
+    return Promise.reject(
+      new RuntimeError(
+        'HERALD_ERR_RECEIVE_OUTSIDE_ACTOR',
+        `${this.name}: receive() is only available to function actors`,
+      ),
+    );
+  }
+
+  ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
+    void to;
+    void message;
+    return this.receive(...args);
+  }
+
+  complete(value?: unknown): void {
+    this.end(value);
+  }
+
+  // ---- ending --------------------------------------------------------------------------
+
+  /** Ends the actor with `value`: children stopped, parent and watchers told, leftovers dead-lettered. */
+  end(value: unknown): void {
+    if (this.ended) return;
+    this.ended = true;
+    this.#cancelAllTimers();
+    this.onEnd(value);
+    this.core.unregister(this);
+    if (this.#children !== undefined) {
+      for (const child of this.#children)
+        if (!child.ended) this.core.send(child.address, Stop(), this.address, this);
+    }
+    for (const envelope of this.mailbox.drain()) this.leftover(envelope);
+    this.dropSaved();
+    if (this.parentCell !== undefined) {
+      this.parentCell.removeChild(this);
+      if (!this.parentCell.ended)
+        this.core.send(this.parentCell.address, Completed({ value }), this.address, this);
+    }
+    if (this.#watchers !== undefined) {
+      for (const watcher of this.#watchers.values()) {
+        this.core.send(watcher, Terminated({ address: this.address, value }), this.address, this);
+      }
+    }
+    this.core.ended(this, value);
+  }
+
+  /** Hook for subclasses: release their own resources. */
+  protected onEnd(_value: unknown): void {}
+
+  /** Hook for subclasses holding saved messages. */
+  protected dropSaved(): void {}
+
+  protected leftover(envelope: Envelope): void {
+    // Lifecycle notices to an actor that has ended have nobody left to act on them.
+    if (CONTROL.has(envelope.message.type)) return;
+    this.core.deadLetter(envelope, 'actor-ended');
+  }
+
+  protected deadLetter(envelope: Envelope, reason: DeadLetterReason): void {
+    this.core.deadLetter(envelope, reason);
+  }
+}
+
+// ---- function actors -------------------------------------------------------------------
+
+const CLASS_MATCH = 0;
+const CLASS_SAVE = 1;
+const CLASS_STOP = 2;
+const CLASS_DEAD = 3;
+
+interface Waiter {
+  readonly types: readonly MessageType[];
+  readonly save: readonly MessageType[] | 'all' | undefined;
+  readonly resolve: (message: AnyMessage) => void;
+  readonly reject: (error: unknown) => void;
+  timer: TimerHandle | undefined;
+}
+
+function matches(types: readonly MessageType[], type: string): boolean {
+  for (let i = 0; i < types.length; i++) {
+    const t = (types[i] as MessageType).type;
+    if (t === type || t === '*') return true;
+  }
+  return false;
+}
+
+function classify(waiter: Waiter, type: string): number {
+  if (matches(waiter.types, type)) return CLASS_MATCH;
+  const save = waiter.save;
+  if (save !== undefined) {
+    if (save === 'all') {
+      if (type !== Stop.type) return CLASS_SAVE;
+    } else if (matches(save, type)) return CLASS_SAVE;
+  }
+  return type === Stop.type ? CLASS_STOP : CLASS_DEAD;
+}
+
+function splitArgs(args: readonly unknown[]): { types: MessageType[]; options: ReceiveOptions } {
+  const last = args[args.length - 1];
+  if (last !== undefined && typeof last === 'object' && last !== null && !('type' in last)) {
+    return { types: args.slice(0, -1) as MessageType[], options: last as ReceiveOptions };
+  }
+  return { types: args as MessageType[], options: {} };
+}
+
+export class FunctionCell extends Cell {
+  #waiter: Waiter | undefined;
+  #saved: Envelope[] | undefined;
+  #aborting = false;
+
+  start(fn: (self: Self, ...args: any[]) => unknown, args: readonly unknown[]): void {
+    queueMicrotask(() => {
+      let result: unknown;
+      try {
+        result = fn(this, ...args);
+      } catch (error) {
+        this.end(this.core.faultFromError(this, error));
+        return;
+      }
+      if (result instanceof Promise) {
+        result.then(
+          (value) => this.end(value),
+          (error: unknown) => this.end(this.core.faultFromError(this, error)),
+        );
+      } else {
+        this.end(result);
+      }
+    });
+  }
+
+  protected accept(envelope: Envelope): boolean {
+    const waiter = this.#waiter;
+    if (waiter !== undefined && this.mailbox.length === 0 && this.core.scheduler.take()) {
+      this.#offer(waiter, envelope);
+      return true;
+    }
+    if (!this.enqueue(envelope)) return false;
+    if (waiter !== undefined) this.core.scheduler.schedule(this);
+    return true;
+  }
+
+  /** Hands one envelope to a waiting receive, or saves / dead-letters / aborts. */
+  #offer(waiter: Waiter, envelope: Envelope): boolean {
+    switch (classify(waiter, envelope.message.type)) {
+      case CLASS_MATCH:
+        this.#settle(waiter);
+        this.returnAddress = envelope.from;
+        this.toAddress = envelope.to;
+        waiter.resolve(envelope.message);
+        return true;
+      case CLASS_SAVE:
+        (this.#saved ??= []).push(envelope);
+        return false;
+      case CLASS_STOP:
+        this.#settle(waiter);
+        this.#aborting = true;
+        waiter.reject(new ActorAborted());
+        return true;
+      default:
+        this.deadLetter(envelope, 'unmatched');
+        return false;
+    }
+  }
+
+  #settle(waiter: Waiter): void {
+    this.#waiter = undefined;
+    if (waiter.timer !== undefined) this.core.clock.clearTimeout(waiter.timer);
+  }
+
+  process(budget: number): number {
+    let n = 0;
+    while (this.#waiter !== undefined && n < budget) {
+      const envelope = this.mailbox.shift();
+      if (envelope === undefined) break;
+      n++;
+      if (this.#offer(this.#waiter, envelope)) break;
+    }
+    if (this.#waiter !== undefined && this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    return n;
+  }
+
+  override receive(...args: unknown[]): Promise<any> {
+    if (this.#waiter !== undefined) {
+      return Promise.reject(
+        new RuntimeError(
+          'HERALD_ERR_CONCURRENT_RECEIVE',
+          `${this.name}: receive() called while another receive is waiting`,
+        ),
+      );
+    }
+    if (this.#aborting || this.ended) return Promise.reject(new ActorAborted());
+    const { types, options } = splitArgs(args);
+    // Saved messages come back first, in arrival order.
+    const saved = this.#saved;
+    if (saved !== undefined && saved.length > 0) {
+      for (let i = 0; i < saved.length; i++) {
+        const envelope = saved[i] as Envelope;
+        if (matches(types, envelope.message.type)) {
+          saved.splice(i, 1);
+          this.returnAddress = envelope.from;
+          this.toAddress = envelope.to;
+          return Promise.resolve(envelope.message);
+        }
+      }
+    }
+    return new Promise((resolve, reject) => {
+      const waiter: Waiter = { types, save: options.save, resolve, reject, timer: undefined };
+      this.#waiter = waiter;
+      // Messages that arrived while the actor was busy are considered in order.
+      while (this.#waiter === waiter) {
+        const envelope = this.mailbox.shift();
+        if (envelope === undefined) break;
+        this.#offer(waiter, envelope);
+      }
+      if (this.#waiter === waiter && options.timeout !== undefined) {
+        const after = options.timeout;
+        waiter.timer = this.core.clock.setTimeout(() => {
+          if (this.#waiter !== waiter) return;
+          this.#waiter = undefined;
+          this.returnAddress = this.address;
+          this.toAddress = this.address;
+          resolve(TimedOut({ after, explanation: `no answer within ${after} ms` }));
+        }, after);
+      }
+    });
+  }
+
+  override ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
+    const { types, options } = splitArgs(args);
+    this.send(to, message);
+    return this.receive(...types, { save: 'all', ...options });
+  }
+
+  protected override onEnd(): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#settle(waiter);
+      waiter.reject(new ActorAborted());
+    }
+  }
+
+  protected override dropSaved(): void {
+    if (this.#saved === undefined) return;
+    for (const envelope of this.#saved) this.leftover(envelope);
+    this.#saved = undefined;
+  }
+
+  /** Ends the actor at its next receive (runtime closing, parent ended). */
+  abort(): void {
+    if (this.ended) return;
+    this.#aborting = true;
+    const waiter = this.#waiter;
+    if (waiter !== undefined) {
+      this.#settle(waiter);
+      waiter.reject(new ActorAborted());
+    }
+  }
+}

@@ -1,0 +1,91 @@
+/**
+ * State-machine actors: an xstate v5 machine runs as a Herald actor.
+ *
+ * Messages arrive as events (a Herald message is already an xstate event: a plain object
+ * with a `type`). An event the machine cannot take in its current state (`snapshot.can`
+ * is false) becomes a dead letter instead of being silently ignored. A Stop the machine
+ * does not handle stops it with Aborted. The machine's final output is the actor's
+ * completion value; an error inside the machine is a Faulted completion.
+ *
+ * Actions reach Herald through the `herald` helpers (see machine.ts), which find this
+ * actor from the action's `system`.
+ */
+import { createActor, type AnyActor, type AnyStateMachine } from 'xstate';
+import { Cell } from './cell.js';
+import type { Envelope } from './envelope.js';
+import { Aborted, Start, Stop } from './messages.js';
+import type { Self } from './self.js';
+
+/** xstate actor system → the Herald actor running it. */
+export const machineSelves = new WeakMap<object, Self>();
+
+export class MachineCell extends Cell {
+  #actor: AnyActor | undefined;
+
+  start(machine: AnyStateMachine, input: unknown): void {
+    const actor = createActor(machine, {
+      input,
+      clock: this.core.clock,
+      id: this.name,
+      logger: (...args: unknown[]) => this.log.info({ args }, 'machine log'),
+    });
+    this.#actor = actor;
+    machineSelves.set(actor.system, this);
+    actor.subscribe({
+      next: (snapshot) => {
+        if (snapshot.status === 'done') this.end(snapshot.output);
+      },
+      error: (error: unknown) => this.end(this.core.faultFromError(this, error)),
+    });
+    queueMicrotask(() => {
+      if (this.ended) return;
+      actor.start();
+      const snapshot = actor.getSnapshot();
+      if (snapshot.status === 'active' && snapshot.can(Start())) actor.send(Start());
+    });
+  }
+
+  override stateLabel(): string | undefined {
+    const snapshot = this.#actor?.getSnapshot();
+    if (snapshot === undefined || !('value' in snapshot)) return undefined;
+    return typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
+  }
+
+  protected accept(envelope: Envelope): boolean {
+    if (!this.enqueue(envelope)) return false;
+    this.core.scheduler.schedule(this);
+    return true;
+  }
+
+  process(budget: number): number {
+    const actor = this.#actor as AnyActor;
+    let n = 0;
+    while (!this.ended && n < budget) {
+      const envelope = this.mailbox.shift();
+      if (envelope === undefined) break;
+      n++;
+      this.returnAddress = envelope.from;
+      this.toAddress = envelope.to;
+      const event = envelope.message;
+      const snapshot = actor.getSnapshot();
+      if (snapshot.status !== 'active') {
+        this.deadLetter(envelope, 'actor-ended');
+        continue;
+      }
+      if (snapshot.can(event)) {
+        actor.send(event);
+      } else if (event.type === Stop.type) {
+        this.end(Aborted());
+      } else {
+        this.deadLetter(envelope, 'unhandled');
+      }
+    }
+    if (!this.ended && this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    return n;
+  }
+
+  protected override onEnd(): void {
+    const actor = this.#actor;
+    if (actor !== undefined && actor.getSnapshot().status === 'active') actor.stop();
+  }
+}

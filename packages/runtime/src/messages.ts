@@ -1,0 +1,173 @@
+/**
+ * Lifecycle messages. Plain objects with a string `type`, declared with the codec so they
+ * cross connections like any other message.
+ *
+ * Faults are values, not exceptions: every fault message has `faulted: true`, a stable
+ * `code` and a human `explanation`, and may carry an `exitCode` for the process runner.
+ * `isFaulted(v)` recognises any of them, including the network faults declared by
+ * @herald/net.
+ */
+import {
+  defineMessage,
+  t,
+  type AnyMessage,
+  type Fields,
+  type InferFields,
+  type MessageOf,
+  type MessageType,
+} from '@herald/codec';
+
+/** The fields every fault carries. */
+export const faultFields = {
+  faulted: t.literal(true),
+  code: t.string(),
+  explanation: t.string(),
+  exitCode: t.optional(t.int()),
+} as const;
+
+export interface Fault extends AnyMessage {
+  readonly faulted: true;
+  readonly code: string;
+  readonly explanation: string;
+  readonly exitCode?: number;
+}
+
+type FaultInput<F extends Fields> = InferFields<F> & {
+  code?: string;
+  explanation?: string;
+  exitCode?: number;
+};
+
+export type FaultType<N extends string, F extends Fields> = MessageType<
+  N,
+  { readonly type: N } & InferFields<F & typeof faultFields>
+> &
+  ((
+    ...args: keyof InferFields<F> extends never ? [fields?: FaultInput<F>] : [fields: FaultInput<F>]
+  ) => { readonly type: N } & InferFields<F & typeof faultFields>);
+
+/**
+ * Declares a fault message: `defineFault('NotConnected', { host: t.string() }, { code, explanation })`.
+ * The constructor fills `faulted`, and `code`/`explanation` from the defaults unless given.
+ */
+export function defineFault<const N extends string, const F extends Fields>(
+  type: N,
+  fields: F,
+  defaults: { code: string; explanation: string },
+): FaultType<N, F> {
+  const base = defineMessage(type, { ...fields, ...faultFields });
+  const construct = (values: object = {}) => ({
+    type,
+    faulted: true,
+    code: defaults.code,
+    explanation: defaults.explanation,
+    ...values,
+  });
+  return Object.assign(construct, {
+    fields: base.fields,
+    graph: false,
+    is: base.is,
+    type: base.type,
+  }) as unknown as FaultType<N, F>;
+}
+
+/** True for any fault message (Faulted, Aborted, TimedOut, NotConnected, Closed, ...). */
+export function isFaulted(value: unknown): value is Fault {
+  return (
+    typeof value === 'object' &&
+    value !== null &&
+    (value as { faulted?: unknown }).faulted === true &&
+    typeof (value as { code?: unknown }).code === 'string'
+  );
+}
+
+/** First message a state-machine actor receives. */
+export const Start = defineMessage('Start', {});
+export type Start = MessageOf<typeof Start>;
+
+/** A request to end. An actor that does not handle it ends with Aborted. */
+export const Stop = defineMessage('Stop', {});
+export type Stop = MessageOf<typeof Stop>;
+
+/** Sent to the parent when a child ends: its return value (or fault). */
+export const Completed = defineMessage('Completed', { value: t.unknown() });
+export type Completed = MessageOf<typeof Completed>;
+
+/** Sent to every watcher when the watched actor ends (or its connection is lost). */
+export const Terminated = defineMessage('Terminated', {
+  address: t.address(),
+  value: t.unknown(),
+});
+export type Terminated = MessageOf<typeof Terminated>;
+
+/** Asks the receiving actor to send Terminated to the sender when it ends. Handled by the runtime. */
+export const Watch = defineMessage('Watch', {});
+export type Watch = MessageOf<typeof Watch>;
+
+/** Cancels a Watch. Handled by the runtime. */
+export const Unwatch = defineMessage('Unwatch', {});
+export type Unwatch = MessageOf<typeof Unwatch>;
+
+/** Default message of a timer started without one. */
+export const Timer = defineMessage('Timer', { key: t.string() });
+export type Timer = MessageOf<typeof Timer>;
+
+/** A generic fault: an error carried as a value. */
+export const Faulted = defineFault(
+  'Faulted',
+  {},
+  { code: 'HERALD_FAULTED', explanation: 'faulted' },
+);
+export type Faulted = MessageOf<typeof Faulted>;
+
+/** The actor was stopped (Stop, Ctrl-C, parent ended, runtime closed). */
+export const Aborted = defineFault(
+  'Aborted',
+  {},
+  { code: 'HERALD_ABORTED', explanation: 'user or software interrupt' },
+);
+export type Aborted = MessageOf<typeof Aborted>;
+
+/** A receive or ask did not get its answer in time. */
+export const TimedOut = defineFault(
+  'TimedOut',
+  { after: t.number() },
+  { code: 'HERALD_TIMED_OUT', explanation: 'no answer in time' },
+);
+export type TimedOut = MessageOf<typeof TimedOut>;
+
+/** Retries ran out. */
+export const Exhausted = defineFault(
+  'Exhausted',
+  { attempts: t.int() },
+  { code: 'HERALD_EXHAUSTED', explanation: 'retries exhausted' },
+);
+export type Exhausted = MessageOf<typeof Exhausted>;
+
+/** Matches any message in `receive()`. */
+export const Any: MessageType<'*', AnyMessage> = Object.assign(
+  () => {
+    throw new TypeError('Any is a matcher, not a message');
+  },
+  {
+    type: '*' as const,
+    fields: {},
+    graph: false,
+    is: (v: unknown): v is AnyMessage => typeof v === 'object' && v !== null,
+  },
+) as unknown as MessageType<'*', AnyMessage>;
+
+/** The runtime's own message types, added to every runtime's catalogue. */
+export const lifecycleMessages = [
+  Start,
+  Stop,
+  Completed,
+  Terminated,
+  Watch,
+  Unwatch,
+  Timer,
+  Faulted,
+  Aborted,
+  TimedOut,
+  Exhausted,
+] as const;

@@ -1,0 +1,448 @@
+/**
+ * createRuntime(): one actor system. No global state: two runtimes in one process share
+ * nothing (ids, clocks, loggers, dead letters and network resources are per runtime).
+ */
+import { Address, type AnyMessage, type MessageType } from '@herald/codec';
+import { StateMachine } from 'xstate';
+import type { Logger } from 'pino';
+import {
+  unwrapBehavior,
+  type ArgsOf,
+  type Behavior,
+  type Handler,
+  type WithOptions,
+} from './behavior.js';
+import { Cell, FunctionCell } from './cell.js';
+import { systemClock, type Clock } from './clock.js';
+import {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_TURN_BUDGET,
+} from './constants.js';
+import { Envelope, type DeadLetter, type DeadLetterReason } from './envelope.js';
+import { ActorAborted, RuntimeError } from './errors.js';
+import { HandlerCell } from './handler-cell.js';
+import type { InspectionEvent, InspectionListener } from './inspect.js';
+import { createLogger, parseLogLevel, type LogLevel } from './logging.js';
+import { MachineCell } from './machine-cell.js';
+import { Aborted, Faulted, isFaulted, Stop, Terminated, Watch, type TimedOut } from './messages.js';
+import { Scheduler } from './scheduler.js';
+import type { ReceiveOptions, Self } from './self.js';
+
+export interface RuntimeOptions {
+  /** Shown in logs. */
+  readonly name?: string;
+  /** A pino logger; defaults to JSON lines on stderr at `logLevel`. */
+  readonly logger?: Logger;
+  /** Level for the default logger (ignored when `logger` is given). Default 'warn'. */
+  readonly logLevel?: LogLevel | string;
+  /** Time source for timers, timeouts, machine delays; TestClock in tests. */
+  readonly clock?: Clock;
+  /** Random source in [0, 1) (jitter); seeded in tests. */
+  readonly random?: () => number;
+  /** Default mailbox capacity per actor. */
+  readonly mailboxCapacity?: number;
+  /** Deliveries per event-loop turn before yielding to I/O. */
+  readonly turnBudget?: number;
+}
+
+export type Unsubscribe = () => void;
+
+/** The public face of a runtime. */
+export interface Runtime {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  /** True once close() was called. */
+  readonly closed: boolean;
+
+  /** Starts a top-level actor and returns its address. */
+  spawn<B extends Behavior | WithOptions<Behavior>>(behavior: B, ...args: ArgsOf<B>): Address;
+  /** Starts a top-level actor and resolves with its completion value. */
+  run<B extends Behavior | WithOptions<Behavior>>(
+    behavior: B,
+    ...args: ArgsOf<B>
+  ): Promise<unknown>;
+  /** Resolves with the completion value of a top-level actor. */
+  completion(address: Address): Promise<unknown>;
+  /** Sends from outside any actor (the return address is `from`, or nobody). */
+  send(to: Address, message: AnyMessage, from?: Address): boolean;
+  /** Sends and waits for a reply of one of `types`, from outside any actor. */
+  ask<const D extends readonly MessageType[]>(
+    to: Address,
+    message: AnyMessage,
+    types: D,
+    options?: ReceiveOptions,
+  ): Promise<import('@herald/codec').MessageOf<D[number]> | TimedOut>;
+  /** Sends Stop. */
+  stop(address: Address): void;
+  isAlive(address: Address): boolean;
+  /** Number of live actors. */
+  readonly size: number;
+
+  /** Observes every dead letter. */
+  onDeadLetter(listener: (deadLetter: DeadLetter) => void): Unsubscribe;
+  /** Dead letters so far. */
+  readonly deadLetterCount: number;
+  /** Observes actor lifecycle and message events. */
+  inspect(listener: InspectionListener): Unsubscribe;
+  /** Changes the level of the runtime's logger and every actor's child logger. */
+  setLogLevel(level: LogLevel | string): void;
+
+  /** Registers cleanup that runs when the runtime closes (used by @herald/net for sockets). */
+  onClose(hook: () => Promise<void> | void): Unsubscribe;
+  /** Stops every actor (Stop, then abort after a bound) and runs close hooks. */
+  close(options?: { timeoutMs?: number }): Promise<void>;
+}
+
+interface Deferred {
+  promise: Promise<unknown>;
+  resolve: (value: unknown) => void;
+}
+
+/** What cells need from their runtime. Internal. */
+export interface RuntimeCore {
+  readonly runtime: Runtime;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly scheduler: Scheduler;
+  /** Log or inspect per-message events. */
+  readonly debug: boolean;
+  readonly logDebug: boolean;
+  send(to: Address, message: AnyMessage, from: Address, sender?: Cell): boolean;
+  spawnCell(
+    behavior: Behavior | WithOptions<Behavior>,
+    args: readonly unknown[],
+    parent: Cell | undefined,
+  ): Cell;
+  deadLetter(envelope: Envelope, reason: DeadLetterReason, detail?: string): void;
+  unregister(cell: Cell): void;
+  ended(cell: Cell, value: unknown): void;
+  emit(event: InspectionEvent): void;
+  faultFromError(cell: Cell, error: unknown): unknown;
+}
+
+/** Nobody: the return address of sends made from outside any actor. */
+const NOBODY = new Address([0]);
+
+class HeraldRuntime implements Runtime, RuntimeCore {
+  readonly name: string;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  readonly scheduler: Scheduler;
+  readonly runtime: Runtime = this;
+  readonly #capacity: number;
+  #nextId = 1;
+  #cells = new Map<number, Cell>();
+  #topLevel = new Map<number, Deferred>();
+  #deadLetterListeners: ((d: DeadLetter) => void)[] = [];
+  #inspectors: InspectionListener[] = [];
+  #closeHooks: (() => Promise<void> | void)[] = [];
+  #deadLetters = 0;
+  #closed = false;
+  debug = false;
+  logDebug = false;
+
+  constructor(options: RuntimeOptions) {
+    this.name = options.name ?? 'herald';
+    this.clock = options.clock ?? systemClock;
+    this.random = options.random ?? Math.random;
+    this.logger = (options.logger ?? createLogger(parseLogLevel(options.logLevel ?? 'warn'))).child(
+      { runtime: this.name },
+    );
+    this.scheduler = new Scheduler(options.turnBudget ?? DEFAULT_TURN_BUDGET);
+    this.#capacity = options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY;
+    if (!(this.#capacity >= 1))
+      throw new RuntimeError('HERALD_ERR_BAD_OPTION', 'mailboxCapacity must be at least 1');
+    this.#refreshDebug();
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get size(): number {
+    return this.#cells.size;
+  }
+
+  get deadLetterCount(): number {
+    return this.#deadLetters;
+  }
+
+  #refreshDebug(): void {
+    this.logDebug = this.logger.isLevelEnabled('debug');
+    this.debug = this.logDebug || this.#inspectors.length > 0;
+  }
+
+  // ---- spawning ------------------------------------------------------------------------
+
+  spawn<B extends Behavior | WithOptions<Behavior>>(behavior: B, ...args: ArgsOf<B>): Address {
+    return this.spawnCell(behavior, args, undefined).address;
+  }
+
+  async run<B extends Behavior | WithOptions<Behavior>>(
+    behavior: B,
+    ...args: ArgsOf<B>
+  ): Promise<unknown> {
+    const address = this.spawn(behavior, ...args);
+    return this.completion(address);
+  }
+
+  completion(address: Address): Promise<unknown> {
+    const deferred = this.#topLevel.get(address.local);
+    if (deferred === undefined) {
+      return Promise.reject(
+        new RuntimeError('HERALD_ERR_BAD_OPTION', `${address} is not a live top-level actor`),
+      );
+    }
+    return deferred.promise;
+  }
+
+  spawnCell(
+    input: Behavior | WithOptions<Behavior>,
+    args: readonly unknown[],
+    parent: Cell | undefined,
+  ): Cell {
+    if (this.#closed)
+      throw new RuntimeError('HERALD_ERR_RUNTIME_CLOSED', `runtime ${this.name} is closed`);
+    const { behavior, options } = unwrapBehavior(input);
+    const id = this.#nextId++;
+    const capacity = options.capacity ?? this.#capacity;
+    let cell: Cell;
+    if (typeof behavior === 'function') {
+      const c = new FunctionCell(
+        this,
+        id,
+        options.name ?? (behavior.name || 'anonymous'),
+        parent,
+        capacity,
+      );
+      this.#register(c);
+      c.start(behavior, args);
+      cell = c;
+    } else if (behavior instanceof StateMachine) {
+      const c = new MachineCell(
+        this,
+        id,
+        options.name ?? (behavior.id || 'machine'),
+        parent,
+        capacity,
+      );
+      this.#register(c);
+      c.start(behavior, args[0]);
+      cell = c;
+    } else if (
+      typeof behavior === 'object' &&
+      behavior !== null &&
+      typeof (behavior as Handler).receive === 'function'
+    ) {
+      const handler = behavior as Handler;
+      const c = new HandlerCell(
+        this,
+        id,
+        options.name ?? handler.name ?? 'handler',
+        parent,
+        capacity,
+      );
+      this.#register(c);
+      c.start(handler);
+      cell = c;
+    } else {
+      throw new RuntimeError(
+        'HERALD_ERR_NOT_A_BEHAVIOR',
+        'spawn() takes an async function, an xstate machine or a handler object',
+      );
+    }
+    return cell;
+  }
+
+  #register(cell: Cell): void {
+    this.#cells.set(cell.address.local, cell);
+    if (cell.parentCell === undefined) {
+      let resolve!: (value: unknown) => void;
+      const promise = new Promise<unknown>((r) => (resolve = r));
+      this.#topLevel.set(cell.address.local, { promise, resolve });
+    }
+    if (this.debug) {
+      if (this.logDebug) cell.log.debug({ parent: cell.parent?.toString() }, 'created');
+      this.emit({ kind: 'created', actor: cell.address, name: cell.name, parent: cell.parent });
+    }
+  }
+
+  // ---- messaging -----------------------------------------------------------------------
+
+  send(to: Address, message: AnyMessage, from: Address = NOBODY, sender?: Cell): boolean {
+    if (this.debug && sender !== undefined) {
+      if (this.logDebug) sender.log.debug({ to: to.toString(), type: message.type }, 'sent');
+      this.emit({ kind: 'sent', actor: sender.address, to, messageType: message.type });
+    }
+    const cell = this.#cells.get(to.local);
+    if (cell === undefined) {
+      const envelope = new Envelope(to, from, message);
+      if (message.type === Watch.type) {
+        // Watching an actor that does not exist: it has, in effect, already ended.
+        this.send(
+          from,
+          Terminated({
+            address: to,
+            value: Faulted({ code: 'HERALD_NO_SUCH_ACTOR', explanation: `no actor at ${to}` }),
+          }),
+          to,
+        );
+        return true;
+      }
+      this.deadLetter(envelope, this.#closed ? 'runtime-closed' : 'no-such-actor');
+      return false;
+    }
+    return cell.deliver(new Envelope(to, from, message));
+  }
+
+  async ask<const D extends readonly MessageType[]>(
+    to: Address,
+    message: AnyMessage,
+    types: D,
+    options: ReceiveOptions = {},
+  ): Promise<import('@herald/codec').MessageOf<D[number]> | TimedOut> {
+    const asker = async (self: Self) => self.ask(to, message, ...types, options);
+    return (await this.run(asker)) as import('@herald/codec').MessageOf<D[number]> | TimedOut;
+  }
+
+  stop(address: Address): void {
+    this.send(address, Stop());
+  }
+
+  isAlive(address: Address): boolean {
+    return address.isLocal && this.#cells.has(address.local);
+  }
+
+  // ---- dead letters, inspection, logging -----------------------------------------------
+
+  deadLetter(envelope: Envelope, reason: DeadLetterReason, detail?: string): void {
+    this.#deadLetters++;
+    const deadLetter: DeadLetter =
+      detail === undefined
+        ? { to: envelope.to, from: envelope.from, message: envelope.message, reason }
+        : { to: envelope.to, from: envelope.from, message: envelope.message, reason, detail };
+    this.logger.warn(
+      {
+        to: envelope.to.toString(),
+        from: envelope.from.toString(),
+        type: envelope.message.type,
+        reason,
+        ...(detail === undefined ? {} : { detail }),
+      },
+      'dead letter',
+    );
+    for (const listener of this.#deadLetterListeners) listener(deadLetter);
+    if (this.#inspectors.length > 0) this.emit({ kind: 'dead-letter', deadLetter });
+  }
+
+  onDeadLetter(listener: (deadLetter: DeadLetter) => void): Unsubscribe {
+    this.#deadLetterListeners = [...this.#deadLetterListeners, listener];
+    return () => {
+      this.#deadLetterListeners = this.#deadLetterListeners.filter((l) => l !== listener);
+    };
+  }
+
+  inspect(listener: InspectionListener): Unsubscribe {
+    this.#inspectors = [...this.#inspectors, listener];
+    this.#refreshDebug();
+    return () => {
+      this.#inspectors = this.#inspectors.filter((l) => l !== listener);
+      this.#refreshDebug();
+    };
+  }
+
+  emit(event: InspectionEvent): void {
+    for (const listener of this.#inspectors) {
+      try {
+        listener(event);
+      } catch (error) {
+        this.logger.error({ err: error }, 'inspection listener threw');
+      }
+    }
+  }
+
+  setLogLevel(level: LogLevel | string): void {
+    const parsed = parseLogLevel(level);
+    this.logger.level = parsed;
+    for (const cell of this.#cells.values()) {
+      const log = cell.existingLog;
+      if (log !== undefined) log.level = parsed;
+    }
+    this.#refreshDebug();
+  }
+
+  faultFromError(cell: Cell, error: unknown): unknown {
+    if (error instanceof ActorAborted) return Aborted();
+    if (isFaulted(error)) return error;
+    const explanation = error instanceof Error ? error.message : String(error);
+    cell.log.error({ err: error }, 'actor threw');
+    return Faulted({ code: 'HERALD_ACTOR_THREW', explanation });
+  }
+
+  // ---- ending --------------------------------------------------------------------------
+
+  unregister(cell: Cell): void {
+    this.#cells.delete(cell.address.local);
+  }
+
+  ended(cell: Cell, value: unknown): void {
+    if (this.debug) {
+      if (this.logDebug) {
+        const fault = isFaulted(value) ? { fault: value.code } : {};
+        cell.log.debug(fault, 'destroyed');
+      }
+      this.emit({ kind: 'destroyed', actor: cell.address, name: cell.name, value });
+    }
+    const top = this.#topLevel.get(cell.address.local);
+    if (top !== undefined) {
+      this.#topLevel.delete(cell.address.local);
+      top.resolve(value);
+    }
+  }
+
+  onClose(hook: () => Promise<void> | void): Unsubscribe {
+    this.#closeHooks.push(hook);
+    return () => {
+      this.#closeHooks = this.#closeHooks.filter((h) => h !== hook);
+    };
+  }
+
+  async close(options: { timeoutMs?: number } = {}): Promise<void> {
+    if (this.#closed) return;
+    const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
+    // Ask every top-level actor to stop; their children follow.
+    const pending = [...this.#topLevel.values()].map((d) => d.promise);
+    for (const id of [...this.#topLevel.keys()]) this.send(new Address([id]), Stop());
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([
+      Promise.all(pending),
+      new Promise<void>((resolve) => {
+        timer = setTimeout(resolve, timeoutMs);
+        timer.unref();
+      }),
+    ]);
+    if (timer !== undefined) clearTimeout(timer);
+    this.#closed = true;
+    // Whatever did not stop in time is ended now.
+    for (const cell of [...this.#cells.values()]) {
+      if (cell instanceof FunctionCell) cell.abort();
+      cell.end(Aborted({ explanation: 'runtime closed' }));
+    }
+    for (const hook of this.#closeHooks.splice(0).reverse()) {
+      try {
+        await hook();
+      } catch (error) {
+        this.logger.error({ err: error }, 'close hook failed');
+      }
+    }
+  }
+}
+
+/** Creates an independent actor runtime. */
+export function createRuntime(options: RuntimeOptions = {}): Runtime {
+  return new HeraldRuntime(options);
+}
