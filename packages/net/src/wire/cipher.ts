@@ -1,0 +1,222 @@
+/**
+ * Record encryption: the `Cipher` and `KeyAgreement` contracts, the tweetnacl
+ * implementation (default) and an optional sodium-native implementation loaded at run time.
+ * Both produce identical bytes: XSalsa20-Poly1305 secretbox (16-byte tag first, then
+ * ciphertext) under a key from X25519 + HSalsa20 (`crypto_box_beforenm`).
+ */
+import nacl from 'tweetnacl';
+import {
+  DIRECTION_ACCEPTOR,
+  DIRECTION_CONNECTOR,
+  MAX_RECORD_COUNTER,
+  NONCE_BYTES,
+  PUBLIC_KEY_BYTES,
+} from './constants.js';
+import { WireError } from './errors.js';
+
+/** Which end of the TCP connection this side is. Decides the nonce direction byte. */
+export type Role = 'connector' | 'acceptor';
+
+/** Seals records sent and opens records received, for one connection. */
+export interface Cipher {
+  /** Seal `plain` as record number `counter` of this side's direction. Returns tag ‖ ciphertext. */
+  seal(plain: Uint8Array, counter: number): Uint8Array;
+  /** Open record number `counter` of the peer's direction; null if authentication fails. */
+  open(sealed: Uint8Array, counter: number): Uint8Array | null;
+}
+
+export interface KeyPair {
+  readonly publicKey: Uint8Array;
+  readonly secretKey: Uint8Array;
+}
+
+export interface KeyAgreement {
+  /** A fresh ephemeral X25519 key pair. */
+  generateKeyPair(): KeyPair;
+  /**
+   * The 32-byte secretbox key shared with the peer (X25519 then HSalsa20). Throws
+   * `HERALD_ERR_WIRE_BAD_PUBLIC_KEY` for a low-order peer key (all-zero shared secret).
+   */
+  sharedKey(peerPublic: Uint8Array, ownSecret: Uint8Array): Uint8Array;
+}
+
+/** A source of random bytes. */
+export type RandomSource = (n: number) => Uint8Array;
+
+export const defaultRandom: RandomSource = (n) => nacl.randomBytes(n);
+
+/** A pluggable implementation of both halves. */
+export interface CipherSuite {
+  readonly name: string;
+  createKeyAgreement(random?: RandomSource): KeyAgreement;
+  createCipher(key: Uint8Array, role: Role): Cipher;
+}
+
+/** Fill `nonce` for `direction` and `counter`: [dir u8][counter u64 BE][15 zero bytes]. */
+export function writeNonce(nonce: Uint8Array, direction: number, counter: number): void {
+  if (!Number.isInteger(counter) || counter < 0 || counter > MAX_RECORD_COUNTER) {
+    throw new WireError('HERALD_ERR_WIRE_COUNTER_EXHAUSTED', `record counter ${counter}`);
+  }
+  nonce.fill(0);
+  nonce[0] = direction;
+  const hi = Math.floor(counter / 0x1_0000_0000);
+  const lo = counter >>> 0;
+  nonce[1] = hi >>> 24;
+  nonce[2] = hi >>> 16;
+  nonce[3] = hi >>> 8;
+  nonce[4] = hi;
+  nonce[5] = lo >>> 24;
+  nonce[6] = lo >>> 16;
+  nonce[7] = lo >>> 8;
+  nonce[8] = lo;
+}
+
+/** A fresh nonce (for tests and documentation). */
+export function makeNonce(direction: number, counter: number): Uint8Array {
+  const n = new Uint8Array(NONCE_BYTES);
+  writeNonce(n, direction, counter);
+  return n;
+}
+
+export function directionOf(role: Role): number {
+  return role === 'connector' ? DIRECTION_CONNECTOR : DIRECTION_ACCEPTOR;
+}
+
+function peerDirectionOf(role: Role): number {
+  return role === 'connector' ? DIRECTION_ACCEPTOR : DIRECTION_CONNECTOR;
+}
+
+function isAllZero(b: Uint8Array): boolean {
+  let acc = 0;
+  for (let i = 0; i < b.length; i++) acc |= b[i] as number;
+  return acc === 0;
+}
+
+class NaclKeyAgreement implements KeyAgreement {
+  constructor(private readonly random: RandomSource) {}
+
+  generateKeyPair(): KeyPair {
+    return nacl.box.keyPair.fromSecretKey(this.random(nacl.box.secretKeyLength));
+  }
+
+  sharedKey(peerPublic: Uint8Array, ownSecret: Uint8Array): Uint8Array {
+    if (peerPublic.length !== PUBLIC_KEY_BYTES) {
+      throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is not 32 bytes');
+    }
+    if (isAllZero(nacl.scalarMult(ownSecret, peerPublic))) {
+      throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is a low-order point');
+    }
+    return nacl.box.before(peerPublic, ownSecret);
+  }
+}
+
+class NaclCipher implements Cipher {
+  private readonly sendNonce = new Uint8Array(NONCE_BYTES);
+  private readonly recvNonce = new Uint8Array(NONCE_BYTES);
+  private readonly sendDir: number;
+  private readonly recvDir: number;
+
+  constructor(
+    private readonly key: Uint8Array,
+    role: Role,
+  ) {
+    this.sendDir = directionOf(role);
+    this.recvDir = peerDirectionOf(role);
+  }
+
+  seal(plain: Uint8Array, counter: number): Uint8Array {
+    writeNonce(this.sendNonce, this.sendDir, counter);
+    return nacl.box.after(plain, this.sendNonce, this.key);
+  }
+
+  open(sealed: Uint8Array, counter: number): Uint8Array | null {
+    writeNonce(this.recvNonce, this.recvDir, counter);
+    return nacl.box.open.after(sealed, this.recvNonce, this.key);
+  }
+}
+
+/** The default suite: pure JavaScript tweetnacl. */
+export const naclCipherSuite: CipherSuite = {
+  name: 'tweetnacl',
+  createKeyAgreement: (random = defaultRandom) => new NaclKeyAgreement(random),
+  createCipher: (key, role) => new NaclCipher(key, role),
+};
+
+/** The subset of sodium-native this module uses. */
+export interface SodiumNativeLike {
+  readonly crypto_secretbox_MACBYTES: number;
+  crypto_secretbox_easy(c: Uint8Array, m: Uint8Array, n: Uint8Array, k: Uint8Array): void;
+  crypto_secretbox_open_easy(m: Uint8Array, c: Uint8Array, n: Uint8Array, k: Uint8Array): boolean;
+}
+
+class SodiumCipher implements Cipher {
+  private readonly sendNonce = new Uint8Array(NONCE_BYTES);
+  private readonly recvNonce = new Uint8Array(NONCE_BYTES);
+  private readonly sendDir: number;
+  private readonly recvDir: number;
+
+  constructor(
+    private readonly sodium: SodiumNativeLike,
+    private readonly key: Uint8Array,
+    role: Role,
+  ) {
+    this.sendDir = directionOf(role);
+    this.recvDir = peerDirectionOf(role);
+  }
+
+  seal(plain: Uint8Array, counter: number): Uint8Array {
+    writeNonce(this.sendNonce, this.sendDir, counter);
+    const out = new Uint8Array(plain.length + this.sodium.crypto_secretbox_MACBYTES);
+    this.sodium.crypto_secretbox_easy(out, plain, this.sendNonce, this.key);
+    return out;
+  }
+
+  open(sealed: Uint8Array, counter: number): Uint8Array | null {
+    const mac = this.sodium.crypto_secretbox_MACBYTES;
+    if (sealed.length < mac) return null;
+    writeNonce(this.recvNonce, this.recvDir, counter);
+    const out = new Uint8Array(sealed.length - mac);
+    return this.sodium.crypto_secretbox_open_easy(out, sealed, this.recvNonce, this.key)
+      ? out
+      : null;
+  }
+}
+
+/**
+ * A suite whose symmetric part (the per-record hot path) runs in sodium-native; key
+ * agreement stays in tweetnacl (once per connection). Same bytes on the wire.
+ */
+export function sodiumCipherSuite(sodium: SodiumNativeLike): CipherSuite {
+  return {
+    name: 'sodium-native',
+    createKeyAgreement: (random = defaultRandom) => new NaclKeyAgreement(random),
+    createCipher: (key, role) => new SodiumCipher(sodium, key, role),
+  };
+}
+
+function isSodiumLike(m: unknown): m is SodiumNativeLike {
+  const s = m as Partial<SodiumNativeLike> | null;
+  return (
+    s != null &&
+    typeof s.crypto_secretbox_easy === 'function' &&
+    typeof s.crypto_secretbox_open_easy === 'function' &&
+    typeof s.crypto_secretbox_MACBYTES === 'number'
+  );
+}
+
+/**
+ * The fastest available suite: sodium-native if it can be imported (an optional
+ * dependency, not installed by default), else tweetnacl. `importer` is injectable for tests.
+ */
+export async function loadCipherSuite(
+  importer: (specifier: string) => Promise<unknown> = (s) => import(s),
+): Promise<CipherSuite> {
+  try {
+    const mod = (await importer('sodium-native')) as { default?: unknown } | null;
+    const sodium = mod != null && isSodiumLike(mod.default) ? mod.default : mod;
+    if (isSodiumLike(sodium)) return sodiumCipherSuite(sodium);
+  } catch {
+    // Not installed or failed to load: the pure-JS suite is always available.
+  }
+  return naclCipherSuite;
+}

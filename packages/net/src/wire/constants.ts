@@ -1,0 +1,85 @@
+/**
+ * Every number the wire protocol depends on, in one place. Values marked "normative" are
+ * part of the protocol (docs/wire-protocol.md); the `DEFAULT_*` values are local defaults a
+ * connection may override through options.
+ */
+
+/** Normative: the four magic bytes that open every connection, ASCII "HRLD". */
+export const PREAMBLE_MAGIC: readonly number[] = [0x48, 0x52, 0x4c, 0x44];
+/** Normative: the protocol version this implementation speaks. */
+export const PROTOCOL_VERSION = 1;
+/** Normative: preamble size: magic (4) + version (1) + reserved (3). */
+export const PREAMBLE_BYTES = 8;
+/** Normative: bytes before a frame body: u32 length + u8 kind. */
+export const FRAME_HEADER_BYTES = 5;
+
+/** Default largest frame body (bytes after the kind byte) a receiver accepts: 64 KiB. */
+export const DEFAULT_MAX_FRAME_BYTES = 64 * 1024;
+/** Normative: the smallest `maxFrameBytes` a peer may announce in HELLO (16 KiB). */
+export const MIN_MAX_FRAME_BYTES = 16 * 1024;
+/** Normative: the largest `maxFrameBytes` a peer may announce in HELLO (16 MiB). */
+export const MAX_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** Normative: the cap on a frame body before the handshake completes (HELLO, CLOSE). */
+export const MAX_HANDSHAKE_FRAME_BYTES = 1024;
+
+/** Default cap on one reassembled message (header + body): 64 MiB. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
+/**
+ * Normative: the number of chunked messages a sender may have partially sent at once, and
+ * the number a receiver must accept. A receiver closes with `too-many-partial-messages`
+ * beyond its own bound, which must not be below this value.
+ */
+export const MAX_PARTIAL_MESSAGES = 16;
+/** Default cap on bytes held by all partial messages of one connection together: 128 MiB. */
+export const DEFAULT_MAX_REASSEMBLY_BYTES = 128 * 1024 * 1024;
+
+/** Normative: the most hops in one address (hop stack). */
+export const MAX_HOPS = 32;
+/** Normative: the most addresses in one message's space. */
+export const MAX_SPACE_ENTRIES = 1024;
+/** Normative: the most bytes of a message header (everything before the body). */
+export const MAX_MESSAGE_HEADER_BYTES = 8 * 1024;
+/** Normative: the longest message type name, in UTF-8 bytes. */
+export const MAX_TYPE_NAME_BYTES = 128;
+/** Normative: the most type names one direction of a connection may define. */
+export const MAX_TYPE_NAMES = 4096;
+
+/** Normative: the longest UTF-8 text in a CLOSE frame. */
+export const MAX_CLOSE_TEXT_BYTES = 256;
+
+/** Default idle time after which a connection sends PING (informational in HELLO): 60 s. */
+export const DEFAULT_KEEPALIVE_IDLE_MS = 60_000;
+
+/** Normative: X25519 public key length. */
+export const PUBLIC_KEY_BYTES = 32;
+/** Normative: secretbox key length. */
+export const SHARED_KEY_BYTES = 32;
+/** Normative: XSalsa20 nonce length. */
+export const NONCE_BYTES = 24;
+/** Normative: Poly1305 tag bytes added by secretbox. */
+export const SEAL_OVERHEAD_BYTES = 16;
+/**
+ * Largest SEALED record counter this implementation uses. The protocol allows u64 (2^64
+ * records); we stop at 2^53 - 1 (exact in a JS number), far below any reachable count,
+ * and close with `counter-exhausted` rather than ever repeating a nonce.
+ */
+export const MAX_RECORD_COUNTER = Number.MAX_SAFE_INTEGER;
+
+/** Normative: nonce direction byte for records sent by the connecting side. */
+export const DIRECTION_CONNECTOR = 0;
+/** Normative: nonce direction byte for records sent by the accepting side. */
+export const DIRECTION_ACCEPTOR = 1;
+
+/** Normative: HELLO TLV type of the X25519 ephemeral public key. */
+export const TLV_EPHEMERAL_KEY = 1;
+/** Normative: HELLO flag bit: the sender wants encryption. */
+export const HELLO_FLAG_ENCRYPT = 0x01;
+/** Normative: fixed HELLO part: flags u8, maxFrameBytes u32, keepaliveMs u32. */
+export const HELLO_FIXED_BYTES = 9;
+
+/** Normative: CHUNK flag: this chunk starts a message (carries the whole header). */
+export const CHUNK_FLAG_FIRST = 0x01;
+/** Normative: CHUNK flag: this chunk ends a message. */
+export const CHUNK_FLAG_LAST = 0x02;
+/** Normative: CHUNK body prefix: message id u32 + flags u8. */
+export const CHUNK_PREFIX_BYTES = 5;
