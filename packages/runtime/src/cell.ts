@@ -131,10 +131,11 @@ export abstract class Cell implements Self, Runnable {
     const timers = (this.#timers ??= new Map());
     const envelope = new Envelope(this.address, this.address, options.message ?? Timer({ key }));
     const entry: TimerEntry = { handle: undefined, envelope, ms, repeat: options.repeat === true };
+    // A fired one-shot entry stays in the table (without a handle) so that a later cancel
+    // or restart can still pull its firing out of the mailbox.
     const fire = (): void => {
       if (timers.get(key) !== entry) return;
-      if (entry.repeat) entry.handle = this.core.clock.setTimeout(fire, entry.ms);
-      else timers.delete(key);
+      entry.handle = entry.repeat ? this.core.clock.setTimeout(fire, entry.ms) : undefined;
       this.deliver(entry.envelope);
     };
     entry.handle = this.core.clock.setTimeout(fire, ms);
@@ -147,14 +148,16 @@ export abstract class Cell implements Self, Runnable {
       return;
     }
     this.#timers?.delete(key);
-    this.core.clock.clearTimeout(entry.handle);
+    if (entry.handle !== undefined) this.core.clock.clearTimeout(entry.handle);
     // A firing already queued must not surface after the cancel.
     this.mailbox.remove((e) => e === entry.envelope);
   }
 
   #cancelAllTimers(): void {
     if (this.#timers === undefined) return;
-    for (const entry of this.#timers.values()) this.core.clock.clearTimeout(entry.handle);
+    for (const entry of this.#timers.values()) {
+      if (entry.handle !== undefined) this.core.clock.clearTimeout(entry.handle);
+    }
     this.#timers.clear();
   }
 

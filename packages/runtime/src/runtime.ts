@@ -123,6 +123,9 @@ export interface RuntimeCore {
   faultFromError(cell: Cell, error: unknown): unknown;
 }
 
+/** How many ended top-level actors keep their value for a late completion() call. */
+const RECENT_COMPLETIONS = 1024;
+
 /** Nobody: the return address of sends made from outside any actor. */
 const NOBODY = new Address([0]);
 
@@ -137,6 +140,8 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #nextId = 1;
   #cells = new Map<number, Cell>();
   #topLevel = new Map<number, Deferred>();
+  /** Values of recently ended top-level actors, so completion() works after the end too. */
+  #recentlyEnded = new Map<number, unknown>();
   #deadLetterListeners: ((d: DeadLetter) => void)[] = [];
   #inspectors: InspectionListener[] = [];
   #closeHooks: (() => Promise<void> | void)[] = [];
@@ -192,6 +197,9 @@ class HeraldRuntime implements Runtime, RuntimeCore {
 
   completion(address: Address): Promise<unknown> {
     const deferred = this.#topLevel.get(address.local);
+    if (deferred === undefined && this.#recentlyEnded.has(address.local)) {
+      return Promise.resolve(this.#recentlyEnded.get(address.local));
+    }
     if (deferred === undefined) {
       return Promise.reject(
         new RuntimeError('HERALD_ERR_BAD_OPTION', `${address} is not a live top-level actor`),
@@ -400,6 +408,10 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     const top = this.#topLevel.get(cell.address.local);
     if (top !== undefined) {
       this.#topLevel.delete(cell.address.local);
+      this.#recentlyEnded.set(cell.address.local, value);
+      if (this.#recentlyEnded.size > RECENT_COMPLETIONS) {
+        this.#recentlyEnded.delete(this.#recentlyEnded.keys().next().value as number);
+      }
       top.resolve(value);
     }
   }
