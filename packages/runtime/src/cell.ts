@@ -2,7 +2,7 @@
  * Actor cells: the runtime's record of a live actor. A cell *is* the actor's `Self`, so an
  * idle actor costs one object, its address and its mailbox.
  */
-import { Address, type AnyMessage, type MessageType } from '@herald/codec';
+import { Address, type AnyMessage } from '@herald/codec';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
 import type { TimerHandle } from './clock.js';
@@ -10,7 +10,7 @@ import { Envelope, Mailbox, type DeadLetterReason } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
 import { Completed, Stop, Terminated, TimedOut, Timer, Unwatch, Watch } from './messages.js';
 import type { Runnable } from './scheduler.js';
-import type { ReceiveOptions, Self, TimerOptions } from './self.js';
+import type { Matcher, ReceiveOptions, Self, TimerOptions } from './self.js';
 import type { RuntimeCore } from './runtime.js';
 
 /** Messages that are never refused for capacity: control must always get through. */
@@ -292,16 +292,16 @@ const CLASS_STOP = 2;
 const CLASS_DEAD = 3;
 
 interface Waiter {
-  readonly types: readonly MessageType[];
-  readonly save: readonly MessageType[] | 'all' | undefined;
+  readonly types: readonly Matcher[];
+  readonly save: readonly Matcher[] | 'all' | undefined;
   readonly resolve: (message: AnyMessage) => void;
   readonly reject: (error: unknown) => void;
   timer: TimerHandle | undefined;
 }
 
-function matches(types: readonly MessageType[], type: string): boolean {
+function matches(types: readonly Matcher[], type: string): boolean {
   for (let i = 0; i < types.length; i++) {
-    const t = (types[i] as MessageType).type;
+    const t = (types[i] as Matcher).type;
     if (t === type || t === '*') return true;
   }
   return false;
@@ -318,12 +318,12 @@ function classify(waiter: Waiter, type: string): number {
   return type === Stop.type ? CLASS_STOP : CLASS_DEAD;
 }
 
-function splitArgs(args: readonly unknown[]): { types: MessageType[]; options: ReceiveOptions } {
+function splitArgs(args: readonly unknown[]): { types: Matcher[]; options: ReceiveOptions } {
   const last = args[args.length - 1];
   if (last !== undefined && typeof last === 'object' && last !== null && !('type' in last)) {
-    return { types: args.slice(0, -1) as MessageType[], options: last as ReceiveOptions };
+    return { types: args.slice(0, -1) as Matcher[], options: last as ReceiveOptions };
   }
-  return { types: args as MessageType[], options: {} };
+  return { types: args as Matcher[], options: {} };
 }
 
 export class FunctionCell extends Cell {

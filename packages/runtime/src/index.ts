@@ -15,5 +15,5 @@ export { createLogger, parseLogLevel, type LogLevel } from './logging.js';
 export * from './machine.js';
 export * from './messages.js';
 export { createRuntime, type Runtime, type RuntimeOptions, type Unsubscribe } from './runtime.js';
-export type { ReceiveOptions, Self, TimerOptions } from './self.js';
+export type { Matcher, MatchedBy, ReceiveOptions, Self, TimerOptions } from './self.js';
 export * from './run.js';

@@ -2,7 +2,7 @@
  * createRuntime(): one actor system. No global state: two runtimes in one process share
  * nothing (ids, clocks, loggers, dead letters and network resources are per runtime).
  */
-import { Address, type AnyMessage, type MessageType } from '@herald/codec';
+import { Address, type AnyMessage } from '@herald/codec';
 import { StateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
@@ -27,7 +27,7 @@ import { createLogger, parseLogLevel, type LogLevel } from './logging.js';
 import { MachineCell } from './machine-cell.js';
 import { Aborted, Faulted, isFaulted, Stop, Terminated, Watch, type TimedOut } from './messages.js';
 import { Scheduler } from './scheduler.js';
-import type { ReceiveOptions, Self } from './self.js';
+import type { Matcher, MatchedBy, ReceiveOptions, Self } from './self.js';
 
 export interface RuntimeOptions {
   /** Shown in logs. */
@@ -69,12 +69,12 @@ export interface Runtime {
   /** Sends from outside any actor (the return address is `from`, or nobody). */
   send(to: Address, message: AnyMessage, from?: Address): boolean;
   /** Sends and waits for a reply of one of `types`, from outside any actor. */
-  ask<const D extends readonly MessageType[]>(
+  ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     types: D,
     options?: ReceiveOptions,
-  ): Promise<import('@herald/codec').MessageOf<D[number]> | TimedOut>;
+  ): Promise<MatchedBy<D[number]> | TimedOut>;
   /** Sends Stop. */
   stop(address: Address): void;
   isAlive(address: Address): boolean;
@@ -307,14 +307,14 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     return cell.deliver(new Envelope(to, from, message));
   }
 
-  async ask<const D extends readonly MessageType[]>(
+  async ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     types: D,
     options: ReceiveOptions = {},
-  ): Promise<import('@herald/codec').MessageOf<D[number]> | TimedOut> {
+  ): Promise<MatchedBy<D[number]> | TimedOut> {
     const asker = async (self: Self) => self.ask(to, message, ...types, options);
-    return (await this.run(asker)) as import('@herald/codec').MessageOf<D[number]> | TimedOut;
+    return (await this.run(asker)) as MatchedBy<D[number]> | TimedOut;
   }
 
   stop(address: Address): void {

@@ -1,4 +1,4 @@
-import type { Address, AnyMessage, MessageOf, MessageType } from '@herald/codec';
+import type { Address, AnyMessage } from '@herald/codec';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
 import type { TimedOut } from './messages.js';
@@ -12,7 +12,7 @@ export interface ReceiveOptions {
    * or `'all'` to keep everything that does not match (except Stop). Saved messages come
    * back, in arrival order, the next time the actor receives.
    */
-  readonly save?: readonly MessageType[] | 'all';
+  readonly save?: readonly Matcher[] | 'all';
 }
 
 export interface TimerOptions {
@@ -22,7 +22,19 @@ export interface TimerOptions {
   readonly message?: AnyMessage;
 }
 
-type Received<D extends readonly MessageType[]> = MessageOf<D[number]>;
+/**
+ * What `receive()` and `ask()` take: any declared message type (its `type` name and guard),
+ * or `Any`.
+ */
+export interface Matcher {
+  readonly type: string;
+  is(value: unknown): boolean;
+}
+
+/** The message type a matcher's guard narrows to. */
+export type MatchedBy<D> = D extends { is(value: unknown): value is infer M } ? M : never;
+
+type Received<D extends readonly Matcher[]> = MatchedBy<D[number]>;
 
 /**
  * What an actor sees of itself. Function actors get it as their first argument; handler
@@ -68,8 +80,8 @@ export interface Self {
    * Messages that neither match nor are saved become dead letters. A Stop that is not
    * matched ends the actor with Aborted.
    */
-  receive<const D extends readonly MessageType[]>(...types: D): Promise<Received<D>>;
-  receive<const D extends readonly MessageType[]>(
+  receive<const D extends readonly Matcher[]>(...types: D): Promise<Received<D>>;
+  receive<const D extends readonly Matcher[]>(
     ...args: [...types: D, options: ReceiveOptions]
   ): Promise<Received<D> | TimedOut>;
 
@@ -77,12 +89,12 @@ export interface Self {
    * Sends `message` to `to` and waits for a reply of one of the given types. Other
    * messages that arrive meanwhile are saved for later. Function actors only.
    */
-  ask<const D extends readonly MessageType[]>(
+  ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...args: [...types: D, options: ReceiveOptions]
   ): Promise<Received<D> | TimedOut>;
-  ask<const D extends readonly MessageType[]>(
+  ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...types: D
