@@ -9,7 +9,9 @@ export type CodecErrorCode =
   | 'HERALD_ERR_SCHEMA'
   | 'HERALD_ERR_MALFORMED'
   | 'HERALD_ERR_TOO_LARGE'
-  | 'HERALD_ERR_ENCODE';
+  | 'HERALD_ERR_ENCODE'
+  | 'HERALD_ERR_UNKNOWN_STRUCTURE'
+  | 'HERALD_ERR_STREAM_STATE';
 
 export class CodecError extends Error {
   override readonly name = 'CodecError';
