@@ -126,7 +126,6 @@ export interface MessageType<N extends string = string, M extends AnyMessage = A
   is(value: unknown): value is M;
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
 export type AnyMessageType = MessageType<string, any>;
 
 /** The message value type produced by a MessageType. */
