@@ -44,11 +44,11 @@ function barePingPong(messages: number): Promise<number> {
     let count = 0;
     // eslint-disable-next-line prefer-const
     let a: BareMailbox;
-    const b = new BareMailbox((m) => a.push(Pong({ n: (m as { n: number }).n })));
+    const b = new BareMailbox((m) => a.push(Pong({ n: (m as unknown as { n: number }).n })));
     a = new BareMailbox((m) => {
       count += 2;
       if (count >= messages) resolve(count);
-      else b.push(Ping({ n: (m as { n: number }).n + 1 }));
+      else b.push(Ping({ n: (m as unknown as { n: number }).n + 1 }));
     });
     b.push(Ping({ n: 0 }));
   });
@@ -100,7 +100,7 @@ async function heraldPingPong(messages: number): Promise<number> {
 
 async function heraldHandlerPingPong(messages: number): Promise<number> {
   const rt = createRuntime({ logger: quiet() });
-  const ponger: Handler = { receive: (self, m) => self.reply(Pong({ n: (m as { n: number }).n })) };
+  const ponger: Handler = { receive: (self, m) => self.reply(Pong({ n: (m as unknown as { n: number }).n })) };
   const result = await new Promise<number>((resolve) => {
     let count = 0;
     const p = rt.spawn(ponger);
@@ -111,7 +111,7 @@ async function heraldHandlerPingPong(messages: number): Promise<number> {
         if (count >= messages) {
           resolve(count);
           self.complete();
-        } else self.send(p, Ping({ n: (m as { n: number }).n + 1 }));
+        } else self.send(p, Ping({ n: (m as unknown as { n: number }).n + 1 }));
       },
     };
     rt.spawn(pinger);

@@ -170,11 +170,13 @@ export abstract class Cell implements Self, Runnable {
       return false;
     }
     const type = envelope.message.type;
-    if (type === Watch.type) {
+    // Watch/Unwatch addressed to this actor itself are the runtime's business; addressed
+    // through it (a proxy, to a remote actor) they travel on like any message.
+    if (type === Watch.type && envelope.to.isLocal) {
       (this.#watchers ??= new Map()).set(envelope.from.key, envelope.from);
       return true;
     }
-    if (type === Unwatch.type) {
+    if (type === Unwatch.type && envelope.to.isLocal) {
       this.#watchers?.delete(envelope.from.key);
       return true;
     }

@@ -43,6 +43,8 @@ export interface RunOptions<S extends Settings> {
   readonly argv?: readonly string[];
   /** Options for the runtime (the logger comes from --debug-level). */
   readonly runtime?: Omit<RuntimeOptions, 'logger' | 'logLevel'>;
+  /** Message types the program receives from peers (added to the runtime's catalogue). */
+  readonly messages?: RuntimeOptions['messages'];
   /** Default log level when --debug-level is not given. Default 'warn'. */
   readonly logLevel?: string;
   readonly stdout?: Writable;
@@ -227,7 +229,12 @@ export async function run<const S extends Settings, R>(
   }
 
   const logger = createLogger(parseLogLevel(parsed.debugLevel ?? options.logLevel ?? 'warn'));
-  const runtime = createRuntime({ ...options.runtime, name, logger });
+  const runtime = createRuntime({
+    ...options.runtime,
+    name,
+    logger,
+    messages: [...(options.runtime?.messages ?? []), ...(options.messages ?? [])],
+  });
   options.onRuntime?.(runtime);
   const address = runtime.spawn(
     main as (self: Self, ...args: ArgsOf<typeof main>) => Promise<R>,

@@ -2,7 +2,13 @@
  * createRuntime(): one actor system. No global state: two runtimes in one process share
  * nothing (ids, clocks, loggers, dead letters and network resources are per runtime).
  */
-import { Address, type AnyMessage } from '@herald/codec';
+import {
+  Address,
+  createCatalogue,
+  type AnyMessage,
+  type AnyMessageType,
+  type Catalogue,
+} from '@herald/codec';
 import { StateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
@@ -25,7 +31,17 @@ import { HandlerCell } from './handler-cell.js';
 import type { InspectionEvent, InspectionListener } from './inspect.js';
 import { createLogger, parseLogLevel, type LogLevel } from './logging.js';
 import { MachineCell } from './machine-cell.js';
-import { Aborted, Faulted, isFaulted, Stop, Terminated, Watch, type TimedOut } from './messages.js';
+import {
+  Aborted,
+  Completed,
+  Faulted,
+  isFaulted,
+  lifecycleMessages,
+  Stop,
+  Terminated,
+  Watch,
+  type TimedOut,
+} from './messages.js';
 import { Scheduler } from './scheduler.js';
 import type { Matcher, MatchedBy, ReceiveOptions, Self } from './self.js';
 
@@ -44,6 +60,11 @@ export interface RuntimeOptions {
   readonly mailboxCapacity?: number;
   /** Deliveries per event-loop turn before yielding to I/O. */
   readonly turnBudget?: number;
+  /**
+   * Message types this runtime can receive from the network (the lifecycle messages are
+   * always included). More can be added later with `runtime.catalogue.add(...)`.
+   */
+  readonly messages?: readonly AnyMessageType[];
 }
 
 export type Unsubscribe = () => void;
@@ -54,6 +75,8 @@ export interface Runtime {
   readonly clock: Clock;
   readonly random: () => number;
   readonly logger: Logger;
+  /** The message types this runtime knows by name (for decoding what arrives from peers). */
+  readonly catalogue: Catalogue;
   /** True once close() was called. */
   readonly closed: boolean;
 
@@ -81,6 +104,11 @@ export interface Runtime {
   /** Number of live actors. */
   readonly size: number;
 
+  /**
+   * Reports a message that could not be delivered (for transports: a connection that could
+   * not carry it). It is counted, logged and shown to dead-letter observers.
+   */
+  reportDeadLetter(deadLetter: DeadLetter): void;
   /** Observes every dead letter. */
   onDeadLetter(listener: (deadLetter: DeadLetter) => void): Unsubscribe;
   /** Dead letters so far. */
@@ -135,6 +163,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   readonly random: () => number;
   readonly logger: Logger;
   readonly scheduler: Scheduler;
+  readonly catalogue: Catalogue;
   readonly runtime: Runtime = this;
   readonly #capacity: number;
   #nextId = 1;
@@ -147,6 +176,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #closeHooks: (() => Promise<void> | void)[] = [];
   #deadLetters = 0;
   #closed = false;
+  #closing = false;
   debug = false;
   logDebug = false;
 
@@ -158,6 +188,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       { runtime: this.name },
     );
     this.scheduler = new Scheduler(options.turnBudget ?? DEFAULT_TURN_BUDGET);
+    this.catalogue = createCatalogue([...lifecycleMessages, ...(options.messages ?? [])]);
     this.#capacity = options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY;
     if (!(this.#capacity >= 1))
       throw new RuntimeError('HERALD_ERR_BAD_OPTION', 'mailboxCapacity must be at least 1');
@@ -301,6 +332,12 @@ class HeraldRuntime implements Runtime, RuntimeCore {
         );
         return true;
       }
+      if (message.type === Completed.type || message.type === Terminated.type) {
+        // A lifecycle notice to an actor that has itself ended: nobody is left to act on it.
+        if (this.logDebug)
+          this.logger.debug({ to: to.toString(), type: message.type }, 'notice to an ended actor');
+        return false;
+      }
       this.deadLetter(envelope, this.#closed ? 'runtime-closed' : 'no-such-actor');
       return false;
     }
@@ -333,7 +370,10 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       detail === undefined
         ? { to: envelope.to, from: envelope.from, message: envelope.message, reason }
         : { to: envelope.to, from: envelope.from, message: envelope.message, reason, detail };
-    this.logger.warn(
+    // While closing, actors stop in any order and notices between them cannot land:
+    // still counted and observable, but not worth a warning.
+    (this.#closing ? this.logger.debug : this.logger.warn).call(
+      this.logger,
       {
         to: envelope.to.toString(),
         from: envelope.from.toString(),
@@ -345,6 +385,10 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     );
     for (const listener of this.#deadLetterListeners) listener(deadLetter);
     if (this.#inspectors.length > 0) this.emit({ kind: 'dead-letter', deadLetter });
+  }
+
+  reportDeadLetter(d: DeadLetter): void {
+    this.deadLetter(new Envelope(d.to, d.from, d.message), d.reason, d.detail);
   }
 
   onDeadLetter(listener: (deadLetter: DeadLetter) => void): Unsubscribe {
@@ -423,8 +467,15 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     };
   }
 
-  async close(options: { timeoutMs?: number } = {}): Promise<void> {
-    if (this.#closed) return;
+  #closePromise: Promise<void> | undefined;
+
+  close(options: { timeoutMs?: number } = {}): Promise<void> {
+    this.#closePromise ??= this.#close(options);
+    return this.#closePromise;
+  }
+
+  async #close(options: { timeoutMs?: number }): Promise<void> {
+    this.#closing = true;
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     // Ask every top-level actor to stop; their children follow.
     const pending = [...this.#topLevel.values()].map((d) => d.promise);

@@ -1,0 +1,54 @@
+/**
+ * listen(), connect(), stopListening(), close(): the networking calls. Each returns at
+ * once; results arrive as messages (docs/networking.md).
+ */
+import { Close, StopListening } from './messages.js';
+import { networkOf } from './network.js';
+import { Listener } from './listener.js';
+import { SocketProxy } from './proxy.js';
+import type { ConnectAddress, ConnectOptions, ListenAddress, ListenOptions } from './options.js';
+import { connect as tcpConnect } from 'node:net';
+import type { Address, Self } from '@herald/runtime';
+
+/**
+ * Listens for connections. The caller (the controller) receives Listening (with the real
+ * port when 0 was asked) or NotListening; then Accepted per connection (from its proxy, or
+ * from its session when `session` is set) and Closed / Abandoned when it ends. Returns the
+ * listener's address (for stopListening).
+ */
+export function listen(self: Self, at: ListenAddress, options: ListenOptions = {}): Address {
+  const network = networkOf(self.runtime);
+  if (options.messages !== undefined) self.runtime.catalogue.add(...options.messages);
+  const requested = { host: at.host ?? '127.0.0.1', port: at.port };
+  return self.runtime.spawn(new Listener(network, self.address, requested, options));
+}
+
+/** Stops accepting new connections (existing ones stay). The listener replies NotListening(HERALD_LISTEN_STOPPED). */
+export function stopListening(self: Self, listener: Address): void {
+  self.send(listener, StopListening());
+}
+
+/**
+ * Connects. The caller receives Connected (from the proxy, or the session) or
+ * NotConnected, then Closed / Abandoned when the connection ends. Returns the proxy's
+ * address: messages sent to it before Connected are queued and sent after the handshake.
+ */
+export function connect(self: Self, to: ConnectAddress, options: ConnectOptions = {}): Address {
+  const network = networkOf(self.runtime);
+  if (options.messages !== undefined) self.runtime.catalogue.add(...options.messages);
+  const socket = tcpConnect({ host: to.host, port: to.port, noDelay: true });
+  const proxy = new SocketProxy({
+    network,
+    role: 'connector',
+    socket,
+    controller: self.address,
+    options,
+    requested: { host: to.host, port: to.port },
+  });
+  return self.runtime.spawn(proxy);
+}
+
+/** Closes the connection behind `remote` (a proxy); the controller receives Closed with `value`. */
+export function close(self: Self, remote: Address, value?: unknown): void {
+  self.send(remote, Close({ value }));
+}

@@ -1,0 +1,31 @@
+/** Networking defaults, in one place. Wire-level limits are in wire/constants.ts. */
+
+/** Idle time before a keep-alive PING is sent on a quiet connection. */
+export const DEFAULT_KEEPALIVE_IDLE_MS = 30_000;
+
+/** How long a PING may go unanswered (no bytes at all from the peer) before Abandoned. */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
+
+/** How long the handshake may take before the connection is dropped. */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;
+
+/** Outbound bytes buffered for one connection above which senders are told to slow down. */
+export const DEFAULT_HIGH_WATER_BYTES = 1024 * 1024;
+
+/** Outbound bytes at or below which a congested connection reports Drained. */
+export const DEFAULT_LOW_WATER_BYTES = 256 * 1024;
+
+/**
+ * Outbound bytes buffered for one connection above which further sends are refused: each
+ * becomes a dead letter (reason not-delivered) instead of growing memory without bound.
+ */
+export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
+
+/** Bytes handed to the socket per event-loop turn when a large message is being chunked. */
+export const DEFAULT_FLUSH_BUDGET_BYTES = 256 * 1024;
+
+/** TCP listen backlog. */
+export const DEFAULT_LISTEN_BACKLOG = 511;
+
+/** How long a closing connection waits for its last bytes to drain before destroying the socket. */
+export const DEFAULT_CLOSE_LINGER_MS = 2_000;

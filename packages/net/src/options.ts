@@ -1,0 +1,80 @@
+import type { AnyMessageType } from '@herald/codec';
+import type { Address } from '@herald/runtime';
+import type { Behavior, Self, WithOptions } from '@herald/runtime';
+import type { HostPort } from './messages.js';
+
+/** What a session actor is given, besides its own arguments. */
+export interface SessionContext {
+  /** The actor that called listen() or connect(). */
+  readonly controller: Address;
+  /** The SocketProxy: send here to reach the peer. */
+  readonly remote: Address;
+  readonly peer: HostPort;
+  readonly opened: Date;
+  readonly encrypted: boolean;
+}
+
+/** A session to create per connection: `sessionOf(behavior, ...args)`. */
+export interface SessionFrame {
+  readonly behavior: Behavior | WithOptions<Behavior>;
+  readonly args: readonly unknown[];
+}
+
+/**
+ * Describes the session actor created for each connection. A function session is called
+ * as `behavior(self, context, ...args)`; a machine session gets `{ ...context, args }` as input.
+ */
+export function sessionOf<A extends unknown[]>(
+  behavior:
+    | ((self: Self, context: SessionContext, ...args: A) => unknown)
+    | Behavior
+    | WithOptions<Behavior>,
+  ...args: A
+): SessionFrame {
+  return { behavior: behavior as Behavior, args };
+}
+
+/** Options shared by listen() and connect(). Every default is in constants.ts. */
+export interface ConnectionOptions {
+  /** A session actor per connection; its completion closes the connection with its value. */
+  readonly session?: SessionFrame;
+  /** Encrypt the connection (X25519 + XSalsa20-Poly1305). Both ends must agree. Default false. */
+  readonly encrypted?: boolean;
+  /** Message types expected from the peer (added to the runtime's catalogue). */
+  readonly messages?: readonly AnyMessageType[];
+  /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (30 s). 0 disables. */
+  readonly keepaliveIdleMs?: number;
+  /** Time a PING may go unanswered before Abandoned. Default DEFAULT_KEEPALIVE_TIMEOUT_MS (10 s). */
+  readonly keepaliveTimeoutMs?: number;
+  /** Time the handshake may take. Default DEFAULT_HANDSHAKE_TIMEOUT_MS (10 s). */
+  readonly handshakeTimeoutMs?: number;
+  /** Largest frame body accepted from the peer. Default 64 KiB (wire DEFAULT_MAX_FRAME_BYTES). */
+  readonly maxFrameBytes?: number;
+  /** Largest message accepted from the peer. Default 64 MiB. */
+  readonly maxMessageBytes?: number;
+  /** Outbound buffer size that triggers Congested. Default 1 MiB. */
+  readonly highWaterBytes?: number;
+  /** Outbound buffer size at which Drained is reported. Default 256 KiB. */
+  readonly lowWaterBytes?: number;
+  /** Outbound buffer size above which sends become dead letters. Default 64 MiB. */
+  readonly maxPendingBytes?: number;
+}
+
+export interface ListenOptions extends ConnectionOptions {
+  /** TCP backlog. Default DEFAULT_LISTEN_BACKLOG. */
+  readonly backlog?: number;
+}
+
+export type ConnectOptions = ConnectionOptions;
+
+export interface ListenAddress {
+  /** Interface to bind. Default '127.0.0.1' (loopback only; pass '0.0.0.0' to serve a network). */
+  readonly host?: string;
+  /** Port; 0 asks the OS for a free one (Listening carries the real port). */
+  readonly port: number;
+}
+
+export interface ConnectAddress {
+  readonly host: string;
+  readonly port: number;
+}
