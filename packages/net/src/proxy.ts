@@ -111,7 +111,6 @@ export class SocketProxy implements Handler {
   #phase: Phase;
   #peer: HostPort = { host: '', port: 0 };
   #opened = new Date(0);
-  #encrypted = false;
   #session: Address | undefined;
   #defaultTarget!: Address;
   #flushScheduled = false;
@@ -447,7 +446,6 @@ export class SocketProxy implements Handler {
   #established(encrypted: boolean): void {
     const self = this.#self;
     this.#phase = 'open';
-    this.#encrypted = encrypted;
     this.#opened = new Date();
     self.cancelTimer(HANDSHAKE_TIMER);
     this.#armKeepalive();
