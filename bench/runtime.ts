@@ -100,7 +100,9 @@ async function heraldPingPong(messages: number): Promise<number> {
 
 async function heraldHandlerPingPong(messages: number): Promise<number> {
   const rt = createRuntime({ logger: quiet() });
-  const ponger: Handler = { receive: (self, m) => self.reply(Pong({ n: (m as unknown as { n: number }).n })) };
+  const ponger: Handler = {
+    receive: (self, m) => self.reply(Pong({ n: (m as unknown as { n: number }).n })),
+  };
   const result = await new Promise<number>((resolve) => {
     let count = 0;
     const p = rt.spawn(ponger);
