@@ -254,6 +254,9 @@ export async function run<const S extends Settings, R>(
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+  // A main actor waiting for messages holds no Node handle of its own; keep the event
+  // loop alive until it ends, or an idle server would exit at once.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
 
   let code = 0;
   try {
@@ -270,6 +273,7 @@ export async function run<const S extends Settings, R>(
     logger.fatal({ err: error }, 'runner failed');
     code = EXIT_USAGE;
   } finally {
+    clearInterval(keepAlive);
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
