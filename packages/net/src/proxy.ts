@@ -160,21 +160,45 @@ export class SocketProxy implements Handler {
     self.watch(this.#setup.controller);
     const socket = this.#socket;
     socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#onData(chunk));
-    socket.on('end', () => this.#onEnd());
-    socket.on('error', (error: NodeJS.ErrnoException) => this.#onSocketError(error));
-    socket.on('close', () => {
-      network.sockets.delete(socket);
-      if (this.#phase !== 'ended') this.#finish('abandoned', 'connection-lost', undefined);
-    });
-    socket.on('drain', () => {
-      this.#flush();
-      this.#checkDrained();
-    });
+    socket.on('data', (chunk: Buffer) => this.#guard(() => this.#onData(chunk)));
+    socket.on('end', () => this.#guard(() => this.#onEnd()));
+    socket.on('error', (error: NodeJS.ErrnoException) =>
+      this.#guard(() => this.#onSocketError(error)),
+    );
+    socket.on('close', () =>
+      this.#guard(() => {
+        network.sockets.delete(socket);
+        if (this.#phase !== 'ended') this.#finish('abandoned', 'connection-lost', undefined);
+      }),
+    );
+    socket.on('drain', () =>
+      this.#guard(() => {
+        this.#flush();
+        this.#checkDrained();
+      }),
+    );
     if (this.#setup.role === 'connector' && socket.connecting) {
-      socket.once('connect', () => this.#beginHandshake());
+      socket.once('connect', () => this.#guard(() => this.#beginHandshake()));
     } else {
       this.#beginHandshake();
+    }
+  }
+
+  /**
+   * Runs a socket callback. Anything it throws is a defect in this connection's handling:
+   * it fails this one connection (logged with the error), never the process.
+   */
+  #guard(fn: () => void): void {
+    try {
+      fn();
+    } catch (error) {
+      this.#log.error({ err: error }, 'connection handling failed');
+      try {
+        this.#fail(CloseReason.INTERNAL_ERROR, 'internal error');
+      } catch {
+        this.#socket.destroy();
+        this.#finish('abandoned', 'internal-error', undefined);
+      }
     }
   }
 
@@ -415,8 +439,10 @@ export class SocketProxy implements Handler {
           }
           break;
         case 'ping':
-          this.#wire.pong(event.seq);
-          this.#scheduleFlush();
+          if (this.#wire.state === 'open') {
+            this.#wire.pong(event.seq);
+            this.#scheduleFlush();
+          }
           break;
         case 'pong':
           break;
@@ -592,7 +618,7 @@ export class SocketProxy implements Handler {
       this.#fail(CloseReason.HANDSHAKE_TIMEOUT, 'handshake did not complete in time');
       return;
     }
-    if (key !== KEEPALIVE_TIMER || this.#phase !== 'open') return;
+    if (key !== KEEPALIVE_TIMER || this.#phase !== 'open' || this.#wire.state !== 'open') return;
     const idle = this.#setup.options.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
     const timeout = this.#setup.options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
     if (this.#pingSentAt >= 0) {
