@@ -5,7 +5,7 @@
  * Only programmer errors are thrown. Things that happen in normal operation (a member's
  * connection drops, retries run out) are reported as messages, never as exceptions.
  */
-export type GroupErrorCode = 'HERALD_ERR_BAD_POLICY';
+export type GroupErrorCode = 'HERALD_ERR_BAD_POLICY' | 'HERALD_ERR_BAD_GROUP';
 
 /** Base class of every error thrown by the group layer. */
 export class GroupError extends Error {
@@ -30,6 +30,22 @@ export class BadPolicyError extends GroupError {
 
   constructor(field: string, message: string, options: { cause?: unknown } = {}) {
     super('HERALD_ERR_BAD_POLICY', message, options);
+    this.field = field;
+  }
+}
+
+/**
+ * A group table or group option is unusable: a member name is reserved or not an
+ * identifier, the table is empty, or a count (bufferLimit, stableAfterMs, getReadyMs) is not
+ * a non-negative integer. Raised by `groupTable()`, `connectTo()` or `createGroup()`.
+ */
+export class BadGroupError extends GroupError {
+  override readonly name = 'BadGroupError';
+  /** The offending member name or option. */
+  readonly field: string;
+
+  constructor(field: string, message: string, options: { cause?: unknown } = {}) {
+    super('HERALD_ERR_BAD_GROUP', message, options);
     this.field = field;
   }
 }
