@@ -7,6 +7,9 @@
  *   3. machine     - an xstate machine whose `after` delays run on the runtime's clock
  *   4. timer       - a repeating timer, then cancelTimer
  *   5. dead letter - a message to an actor that has ended, seen through onDeadLetter
+ *   6. network     - a second runtime (standing in for another process) listens on
+ *                    127.0.0.1; the main actor connects over real TCP, encrypted, talks to
+ *                    a session actor and closes the connection with a value
  *
  * Run it:
  *
@@ -19,7 +22,27 @@
  * log level is 'error' so they do not clutter the narration (section 5 shows them instead).
  */
 import { defineMessage, t, type AnyMessage, type MessageOf } from '@herald/codec';
-import { Completed, Stop, Timer, herald, run, type Handler, type Self } from '@herald/runtime';
+import {
+  Completed,
+  createRuntime,
+  Stop,
+  Timer,
+  herald,
+  run,
+  type Handler,
+  type Self,
+} from '@herald/runtime';
+import {
+  close,
+  Closed,
+  connect,
+  Connected,
+  listen,
+  Listening,
+  NotConnected,
+  sessionOf,
+  type SessionContext,
+} from '@herald/net';
 import { assign, setup } from 'xstate';
 
 const Greet = defineMessage('Greet', { name: t.string() });
@@ -219,6 +242,59 @@ async function deadLetterSection(self: Self, say: Say): Promise<void> {
   }
 }
 
+// ---- 6. network --------------------------------------------------------------------------
+
+/** One of these runs per accepted connection, on the server runtime. */
+async function greetingSession(self: Self, ctx: SessionContext) {
+  let served = 0;
+  for (;;) {
+    const m = await self.receive(Greet, Stop);
+    if (Stop.is(m)) return served;
+    served++;
+    self.reply(
+      Greeting({
+        text: `hello, ${m.name}, from ${ctx.encrypted ? 'an encrypted' : 'a plain'} session`,
+      }),
+    );
+  }
+}
+
+async function networkSection(self: Self, say: Say): Promise<void> {
+  // A second runtime stands in for another process: it shares nothing with this one
+  // but the TCP connection.
+  const server = createRuntime({
+    name: 'demo-server',
+    logger: self.runtime.logger,
+    messages: [Greet, Greeting],
+  });
+  self.runtime.catalogue.add(Greet, Greeting);
+  try {
+    const listening = new Promise<number>((resolve) => {
+      server.spawn(async function serverController(s: Self) {
+        listen(s, { port: 0 }, { encrypted: true, session: sessionOf(greetingSession) });
+        const l = await s.receive(Listening);
+        resolve(l.listening.port);
+        await s.receive(Stop);
+      });
+    });
+    const port = await listening;
+    say(`server runtime listening on 127.0.0.1:${port} (encrypted, a session per connection)`);
+    connect(self, { host: '127.0.0.1', port }, { encrypted: true });
+    const c = await self.receive(Connected, NotConnected, { timeout: 5_000 });
+    if (!Connected.is(c)) throw new Error(`could not connect: ${c.explanation}`);
+    say(`connected: the peer is the proxy ${c.remote}; encrypted=${c.encrypted}`);
+    self.send(c.remote, Greet({ name: 'Herald' }));
+    const reply = await self.receive(Greeting, { timeout: 5_000 });
+    if (!Greeting.is(reply)) throw new Error('no greeting');
+    say(`"${reply.text}" from ${self.returnAddress} (a hop stack: session id, then our proxy)`);
+    close(self, c.remote, 'thanks');
+    const closed = await self.receive(Closed, { timeout: 5_000 });
+    if (Closed.is(closed)) say(`closed with value "${String(closed.value)}" (${closed.reason})`);
+  } finally {
+    await server.close();
+  }
+}
+
 // ---- the tour ---------------------------------------------------------------------------
 
 export const sections: readonly Section[] = [
@@ -227,6 +303,7 @@ export const sections: readonly Section[] = [
   { title: 'machine: xstate with delays on the runtime clock', run: machineSection },
   { title: 'timer: repeating ticks and cancelTimer', run: timerSection },
   { title: 'dead letter: nothing vanishes', run: deadLetterSection },
+  { title: 'network: the same send() across a TCP connection', run: networkSection },
 ];
 
 async function demo(self: Self, settings: DemoSettings) {
@@ -242,7 +319,7 @@ async function demo(self: Self, settings: DemoSettings) {
 
 await run(demo, {
   name: 'demo',
-  description: "A short tour of Herald's actor runtime.",
+  description: "A short tour of Herald's actor runtime and networking.",
   settings: demoSettings,
   help: {
     rounds: 'Ping-Pong rounds in section 2',

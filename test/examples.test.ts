@@ -136,6 +136,7 @@ describe('examples/demo.ts', () => {
       '3. machine: xstate with delays on the runtime clock',
       '4. timer: repeating ticks and cancelTimer',
       '5. dead letter: nothing vanishes',
+      '6. network: the same send() across a TCP connection',
     ]) {
       expect(out).toContain(`\n${title}\n`);
     }
@@ -148,7 +149,10 @@ describe('examples/demo.ts', () => {
     expect(out).toMatch(
       /send\(\) returned false; onDeadLetter saw: Greet to <[0-9a-f]{8}> \(no-such-actor\)/,
     );
-    expect(out.trimEnd().split('\n').at(-1)).toBe('demo finished: 5 sections, 1 dead letter(s)');
+    expect(out).toMatch(/server runtime listening on 127\.0\.0\.1:\d+ \(encrypted/);
+    expect(out).toContain('"hello, Herald, from an encrypted session" from <');
+    expect(out).toContain('closed with value "thanks" (closed-by-request)');
+    expect(out.trimEnd().split('\n').at(-1)).toBe('demo finished: 6 sections, 1 dead letter(s)');
     // The expected dead letter is narrated on stdout, not logged: the demo's level is 'error'.
     expect(result.stderr).toEqual([]);
   });
