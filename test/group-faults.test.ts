@@ -1,0 +1,169 @@
+/**
+ * Group fault tests with real processes and real sockets: the server is a child process
+ * (test/fixtures/group-server.ts) that is SIGKILLed and restarted on the same port, put
+ * behind a TCP proxy that black-holes or resets the link, or made to close every
+ * connection at once. The client group runs in this process on the system clock with short
+ * configured intervals; every wait is for an event, bounded.
+ */
+import { fileURLToPath } from 'node:url';
+import type { Address } from '@herald/codec';
+import { connectTo, groupTable, NotReady, Ready, type BackoffPolicy } from '@herald/net';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Hello, Welcome, helloWelcome } from '../examples/hello-welcome.js';
+import {
+  AttemptCounter,
+  cleanup,
+  freePort,
+  startOwner,
+  testRuntime,
+  type Owner,
+} from '../packages/net/test/group/support.js';
+import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
+import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
+
+const SERVER = fileURLToPath(new URL('./fixtures/group-server.ts', import.meta.url));
+/** Start-up of a tsx child can take a few seconds on a loaded machine. */
+const START_MS = 15_000;
+/** Retry quickly and exactly: 100 ms, then every 200 ms. */
+const QUICK: BackoffPolicy = { steps: [100], regular: 200, jitter: 0, jitterQuantumMs: 50 };
+
+const proxies: TcpProxy[] = [];
+afterEach(async () => {
+  await Promise.all(proxies.splice(0).map((p) => p.close()));
+  await cleanup();
+  await killAll();
+});
+
+async function startServer(port: number, mode = 'welcome'): Promise<SpawnedChild> {
+  const child = spawnScript(SERVER, [`--port=${port}`, `--mode=${mode}`]);
+  await child.waitForLine(/^listening on /, START_MS);
+  return child;
+}
+
+function client() {
+  const runtime = testRuntime({ name: 'client', messages: helloWelcome });
+  return { runtime, attempts: new AttemptCounter(runtime) };
+}
+
+async function expectTraffic(owner: Owner<{ server: ReturnType<typeof connectTo> }>, name: string) {
+  owner.self.send(owner.group.server as Address, Hello({ myName: name }));
+  const welcome = await owner.next(Welcome, (m) => m.yourName === name);
+  expect(welcome.message.myName).toBe('fixture');
+}
+
+describe('group faults', () => {
+  it('group-faults - server killed with SIGKILL and restarted on the same port: NotReady, then Ready, and traffic resumes', async () => {
+    const port = await freePort();
+    const server = await startServer(port);
+    const owner = await startOwner(
+      client().runtime,
+      groupTable({ server: connectTo({ host: '127.0.0.1', port }, { backoff: QUICK }) }),
+    );
+    await owner.next(Ready);
+    await expectTraffic(owner, 'before');
+
+    server.kill('SIGKILL');
+    await owner.next(NotReady);
+    expect(owner.group.server).toBeUndefined();
+
+    await startServer(port);
+    await owner.next(Ready, undefined, START_MS);
+    await expectTraffic(owner, 'after');
+  });
+
+  it('group-faults - a client started before its server reaches Ready once the server is up', async () => {
+    const port = await freePort();
+    const { runtime, attempts } = client();
+    const owner = await startOwner(
+      runtime,
+      groupTable({ server: connectTo({ host: '127.0.0.1', port }, { backoff: QUICK }) }),
+    );
+    await attempts.untilEnded(3);
+    expect(owner.count(Ready)).toBe(0);
+    await startServer(port);
+    await owner.next(Ready, undefined, START_MS);
+    await expectTraffic(owner, 'late');
+  });
+
+  it('group-faults - a black-holed connection is detected by keep-alive within its bound and recovers when the proxy heals', async () => {
+    const port = await freePort();
+    await startServer(port);
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
+    proxies.push(proxy);
+    const idle = 200;
+    const timeout = 200;
+    const owner = await startOwner(
+      client().runtime,
+      groupTable({
+        server: connectTo(
+          { host: '127.0.0.1', port: proxy.port },
+          {
+            backoff: QUICK,
+            keepaliveIdleMs: idle,
+            keepaliveTimeoutMs: timeout,
+            // Attempts made during the black hole never finish their handshake.
+            handshakeTimeoutMs: 300,
+          },
+        ),
+      }),
+    );
+    await owner.next(Ready);
+    await expectTraffic(owner, 'before');
+
+    proxy.blackhole();
+    const cut = performance.now();
+    await owner.next(NotReady);
+    const detected = performance.now() - cut;
+    // Worst case: up to `idle` until the link counts as quiet, then `timeout` for the PING,
+    // plus timer and scheduling slack.
+    expect(detected).toBeLessThan(2 * idle + timeout + 500);
+
+    proxy.heal();
+    await owner.next(Ready);
+    await expectTraffic(owner, 'healed');
+  });
+
+  it('group-faults - a reset connection goes NotReady and reconnects', async () => {
+    const port = await freePort();
+    await startServer(port);
+    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
+    proxies.push(proxy);
+    const owner = await startOwner(
+      client().runtime,
+      groupTable({
+        server: connectTo({ host: '127.0.0.1', port: proxy.port }, { backoff: QUICK }),
+      }),
+    );
+    await owner.next(Ready);
+    proxy.resetAll();
+    await owner.next(NotReady);
+    await owner.next(Ready);
+    await expectTraffic(owner, 'after reset');
+    expect(proxy.connections).toBe(2);
+  });
+
+  it('group-faults - a server that accepts and closes at once gets at most one attempt per backoff step', async () => {
+    const port = await freePort();
+    const server = await startServer(port, 'close');
+    const { runtime, attempts } = client();
+    const steps: BackoffPolicy = {
+      steps: [100, 200],
+      regular: 400,
+      jitter: 0,
+      jitterQuantumMs: 50,
+    };
+    const owner = await startOwner(
+      runtime,
+      groupTable({ server: connectTo({ host: '127.0.0.1', port }, { backoff: steps }) }),
+    );
+    await server.waitForLine(/^accepted 1$/);
+    const first = performance.now();
+    await server.waitForLine(/^accepted 4$/);
+    const elapsed = performance.now() - first;
+    // Attempts 2, 3 and 4 come after waits of 100, 200 and 400 ms: never sooner.
+    expect(elapsed).toBeGreaterThanOrEqual(100 + 200 + 400 - 20);
+    expect(attempts.started).toBeLessThanOrEqual(5);
+    // Every attempt was a real connection that the group saw come and go.
+    expect(owner.count(Ready)).toBeGreaterThanOrEqual(3);
+  });
+});
