@@ -725,7 +725,11 @@ export class SocketProxy implements Handler {
       } else {
         this.#log.info({ reason }, 'connection rejected before accept');
       }
-      if (!this.#socket.destroyed) this.#socket.destroy();
+      // Let a queued CLOSE reach the peer before the socket goes.
+      if (!this.#socket.destroyed) {
+        this.#socket.end();
+        this.#lingerThenDestroy();
+      }
       self.complete(undefined);
       return;
     }

@@ -142,6 +142,8 @@ export class WireSession {
   private failLocal(error: WireError): void {
     if (this._state === 'closing' || this._state === 'closed') return;
     this._state = 'closing';
+    // A peer with the wrong magic does not speak this protocol: close without a CLOSE.
+    if (error.code === 'HERALD_ERR_WIRE_BAD_MAGIC') return;
     if (this.writer !== null) {
       this.writer.writeClose(error.closeReason, error.message);
     } else {
