@@ -7,6 +7,7 @@ import type { Runtime } from '@herald/runtime';
 import type { Server, Socket } from 'node:net';
 import { sessionMessages } from './messages.js';
 import type { SocketProxy } from './proxy.js';
+import { loadCipherSuite, naclCipherSuite, type CipherSuite } from './wire/index.js';
 
 export class Network {
   readonly runtime: Runtime;
@@ -15,6 +16,12 @@ export class Network {
   readonly proxies = new Map<number, SocketProxy>();
   readonly servers = new Set<Server>();
   readonly sockets = new Set<Socket>();
+  /**
+   * The cipher implementation for new encrypted connections: sodium-native when it is
+   * installed (an optional dependency, loaded in the background), tweetnacl otherwise and
+   * until the load finishes. Both produce the same wire format.
+   */
+  cipherSuite: CipherSuite = naclCipherSuite;
   #nextConnection = 1;
 
   constructor(runtime: Runtime) {
@@ -22,6 +29,11 @@ export class Network {
     runtime.catalogue.add(...sessionMessages);
     this.codec = createCodec({ catalogue: runtime.catalogue });
     runtime.onClose(() => this.close());
+    void loadCipherSuite().then((suite) => {
+      this.cipherSuite = suite;
+      if (suite !== naclCipherSuite)
+        runtime.logger.info({ cipher: suite.name }, 'native cipher loaded');
+    });
   }
 
   nextConnectionId(): number {

@@ -2,6 +2,7 @@ import type { AnyMessageType } from '@herald/codec';
 import type { Address } from '@herald/runtime';
 import type { Behavior, Self, WithOptions } from '@herald/runtime';
 import type { HostPort } from './messages.js';
+import type { CipherSuite } from './wire/index.js';
 
 /** What a session actor is given, besides its own arguments. */
 export interface SessionContext {
@@ -40,6 +41,11 @@ export interface ConnectionOptions {
   readonly session?: SessionFrame;
   /** Encrypt the connection (X25519 + XSalsa20-Poly1305). Both ends must agree. Default false. */
   readonly encrypted?: boolean;
+  /**
+   * The cipher implementation. Default: sodium-native when installed, else tweetnacl (the
+   * same wire format either way; see docs/encryption.md).
+   */
+  readonly cipherSuite?: CipherSuite;
   /** Message types expected from the peer (added to the runtime's catalogue). */
   readonly messages?: readonly AnyMessageType[];
   /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (30 s). 0 disables. */

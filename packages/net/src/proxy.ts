@@ -134,6 +134,7 @@ export class SocketProxy implements Handler {
       role: setup.role,
       encrypt: o.encrypted === true,
       keepaliveMs: o.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS,
+      cipherSuite: o.cipherSuite ?? setup.network.cipherSuite,
       ...(o.maxFrameBytes === undefined ? {} : { maxFrameBytes: o.maxFrameBytes }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
     });

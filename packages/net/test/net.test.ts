@@ -19,6 +19,7 @@ import {
   type ConnectOptions,
   type ListenOptions,
   type SessionContext,
+  wire,
 } from '@herald/net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { closeRuntimes, spawnProbe, testRuntime, type Probe } from './probe.js';
@@ -76,6 +77,30 @@ describe('listen and connect', () => {
       expect(accepted.message.encrypted).toBe(encrypted);
     });
   }
+
+  it('encrypted connections use the cipher suite they are given (the pluggable cipher interface)', async () => {
+    const made: string[] = [];
+    const counting = (side: string): wire.CipherSuite => ({
+      name: `counting-${side}`,
+      createKeyAgreement: (random) => wire.naclCipherSuite.createKeyAgreement(random),
+      createCipher: (key, role) => {
+        made.push(`${side}:${role}`);
+        return wire.naclCipherSuite.createCipher(key, role);
+      },
+    });
+    const { port } = await welcomingServer(testRuntime({ messages }), {
+      encrypted: true,
+      cipherSuite: counting('server'),
+    });
+    const client = await spawnProbe(testRuntime({ messages }));
+    const { from } = await connected(client, port, {
+      encrypted: true,
+      cipherSuite: counting('client'),
+    });
+    client.self.send(from, Hello({ myName: 'sealed' }));
+    expect((await client.next(Welcome)).message.yourName).toBe('sealed');
+    expect(made.sort()).toEqual(['client:connector', 'server:acceptor']);
+  });
 
   it('NotListening carries the errno when the port is taken', async () => {
     const a = await spawnProbe(testRuntime());
