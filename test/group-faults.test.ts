@@ -22,6 +22,7 @@ import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
 import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const SERVER = fileURLToPath(new URL('./fixtures/group-server.ts', import.meta.url));
+const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
 /** Start-up of a tsx child can take a few seconds on a loaded machine. */
 const START_MS = 15_000;
 /** Retry quickly and exactly: 100 ms, then every 200 ms. */
@@ -165,5 +166,38 @@ describe('group faults', () => {
     expect(attempts.started).toBeLessThanOrEqual(5);
     // Every attempt was a real connection that the group saw come and go.
     expect(owner.count(Ready)).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('group examples', () => {
+  it('examples - connect-and-reconnect-to-address started before its server prints the Welcome', async () => {
+    const port = await freePort();
+    const client = spawnScript(example('connect-and-reconnect-to-address.ts'), [`--port=${port}`]);
+    const server = spawnScript(example('listen-at-address.ts'), [`--port=${port}`]);
+    await server.waitForLine(/^listening on /, START_MS);
+    // The default loopback schedule retries after 2-3 s, then 4-6 s.
+    expect(await client.waitForExit(START_MS + 10_000)).toEqual({ code: 0, signal: null });
+    expect(client.stdout.join('\n')).toMatch(/"type": "Welcome"[^]*"yourName": "Gladys"/);
+  });
+
+  it('examples - group-of-three prints which servers are up on every change', async () => {
+    const ports = [await freePort(), await freePort(), await freePort()];
+    const servers = await Promise.all(ports.map((port) => startServer(port)));
+    const [alpha, beta, gamma] = ports.map(String);
+    const watcher = spawnScript(example('group-of-three.ts'), [
+      `--alpha=${alpha}`,
+      `--beta=${beta}`,
+      `--gamma=${gamma}`,
+    ]);
+    await watcher.waitForLine(/^up: -; down: alpha beta gamma$/, START_MS);
+    await watcher.waitForLine(/^ready: all three up$/);
+    servers[1]?.kill('SIGKILL');
+    await watcher.waitForLine(/^not ready$/);
+    await watcher.waitForLine(/^up: alpha gamma; down: beta$/);
+    await startServer(ports[1] as number);
+    await watcher.waitForLine(/^up: alpha beta gamma; down: -$/, START_MS);
+    await watcher.waitForLine(/^ready: all three up$/);
+    watcher.kill('SIGINT');
+    expect(await watcher.waitForExit()).toEqual({ code: 0, signal: null });
   });
 });
