@@ -9,7 +9,7 @@ import type { TimerHandle } from './clock.js';
 import { Envelope, Mailbox, type DeadLetterReason } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
 import { Completed, Stop, Terminated, TimedOut, Timer, Unwatch, Watch } from './messages.js';
-import type { Runnable } from './scheduler.js';
+import { microtask, type Runnable } from './scheduler.js';
 import type { Matcher, ReceiveOptions, Self, TimerOptions } from './self.js';
 import type { RuntimeCore } from './runtime.js';
 
@@ -334,7 +334,7 @@ export class FunctionCell extends Cell {
   #aborting = false;
 
   start(fn: (self: Self, ...args: any[]) => unknown, args: readonly unknown[]): void {
-    queueMicrotask(() => {
+    microtask(() => {
       let result: unknown;
       try {
         result = fn(this, ...args);

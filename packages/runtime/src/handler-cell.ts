@@ -1,4 +1,5 @@
 import { Cell } from './cell.js';
+import { microtask } from './scheduler.js';
 import type { Handler } from './behavior.js';
 import type { Envelope } from './envelope.js';
 import { Aborted, Stop } from './messages.js';
@@ -10,7 +11,7 @@ export class HandlerCell extends Cell {
   start(handler: Handler): void {
     this.#handler = handler;
     if (handler.start !== undefined) {
-      queueMicrotask(() => {
+      microtask(() => {
         if (this.ended) return;
         try {
           handler.start?.(this);

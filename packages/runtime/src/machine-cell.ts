@@ -12,6 +12,7 @@
  */
 import { createActor, type AnyActor, type AnyStateMachine } from 'xstate';
 import { Cell } from './cell.js';
+import { microtask } from './scheduler.js';
 import type { Envelope } from './envelope.js';
 import { Aborted, Start, Stop } from './messages.js';
 import type { Self } from './self.js';
@@ -37,7 +38,7 @@ export class MachineCell extends Cell {
       },
       error: (error: unknown) => this.end(this.core.faultFromError(this, error)),
     });
-    queueMicrotask(() => {
+    microtask(() => {
       if (this.ended) return;
       actor.start();
       const snapshot = actor.getSnapshot();
