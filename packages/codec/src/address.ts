@@ -14,12 +14,19 @@
 export class Address {
   /** The hop stack, last element first to be routed on. Never empty. */
   readonly hops: readonly number[];
-  /** A string that is equal for equal addresses: use it as a Map key. */
-  readonly key: string;
+  #key: string | undefined;
 
   constructor(hops: readonly number[]) {
     this.hops = hops;
-    this.key = hops.length === 1 ? String(hops[0]) : hops.join('.');
+  }
+
+  /** A string that is equal for equal addresses: use it as a Map key. Computed on first use. */
+  get key(): string {
+    if (this.#key === undefined) {
+      const hops = this.hops;
+      this.#key = hops.length === 1 ? String(hops[0]) : hops.join('.');
+    }
+    return this.#key;
   }
 
   /** The local actor a message to this address is delivered to. */
@@ -33,7 +40,13 @@ export class Address {
   }
 
   equals(other: Address | null | undefined): boolean {
-    return other != null && other.key === this.key;
+    if (other == null) return false;
+    if (other === this) return true;
+    const a = this.hops;
+    const b = other.hops;
+    if (a.length !== b.length) return false;
+    for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+    return true;
   }
 
   /** `<0000000a>` for a local actor, `<00000013:00000014>` across one connection. */

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { defineMessage, t } from '@herald/codec';
+import { defineMessage, t, type Address } from '@herald/codec';
 import { Aborted, Terminated, type DeadLetter, type Runtime, type Self } from '@herald/runtime';
 import {
   Abandoned,
@@ -230,6 +230,44 @@ describe('addresses across processes', () => {
     expect(reply.from.local).toBe(aToB.message.remote.local);
     expect(rtB.catalogue.has('Hello')).toBe(false);
     expect(bDead).toEqual([]);
+  });
+
+  it('many conversations share one connection, each reply reaching its own asker', async () => {
+    const rtB = testRuntime({ messages });
+    const b = await spawnProbe(rtB, 'b');
+    const port = await listening(b);
+    // Ten services on B, announced to A's side over the one connection.
+    const services = Array.from({ length: 10 }, (_, i) =>
+      rtB.spawn(async function service(self: Self) {
+        for (;;) {
+          const m = await self.receive(Hello);
+          self.reply(Welcome({ yourName: `${m.myName} via service ${i}` }));
+        }
+      }),
+    );
+    const rtA = testRuntime({ messages });
+    const a = await spawnProbe(rtA, 'a');
+    await connected(a, port);
+    const { from: toA } = await b.next(Accepted);
+    for (const service of services) b.self.send(toA, Here({ service }));
+    const remote: Address[] = [];
+    for (let i = 0; i < services.length; i++) remote.push((await a.next(Here)).message.service);
+    // Ten askers on A, each talking to every service at once.
+    const askers = Array.from({ length: 10 }, (_, n) =>
+      rtA.run(async function asker(self: Self) {
+        const answers: string[] = [];
+        for (const [i, service] of remote.entries())
+          self.send(service, Hello({ myName: `asker ${n}/${i}` }));
+        for (let i = 0; i < remote.length; i++)
+          answers.push((await self.receive(Welcome)).yourName);
+        return answers.sort();
+      }),
+    );
+    const results = await Promise.all(askers);
+    for (const [n, answers] of results.entries()) {
+      expect(answers).toEqual(remote.map((_, i) => `asker ${n}/${i} via service ${i}`).sort());
+    }
+    expect(rtA.size).toBeGreaterThan(0);
   });
 
   it('a return address that leads back over the same link is resolved locally, not looped', async () => {
