@@ -105,6 +105,12 @@ export function connectTo(
   at: ConnectAddress,
   options: ConnectToOptions = {},
 ): GroupMember<'connect-to'> {
+  if (!Number.isInteger(at.port) || at.port < 1 || at.port > 65535) {
+    throw new BadGroupError(
+      'port',
+      `connectTo: port must be an integer in 1-65535, got ${String(at.port)}`,
+    );
+  }
   const policy = options.backoff ?? backoffFor(scopeOf(at.host));
   validateBackoffPolicy(policy);
   const bufferLimit = options.bufferLimit ?? DEFAULT_GROUP_BUFFER_LIMIT;

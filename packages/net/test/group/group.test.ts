@@ -75,6 +75,7 @@ describe('group tables', () => {
     );
     expect(() => connectTo(local(1), { bufferLimit: -1 })).toThrow(BadGroupError);
     expect(() => connectTo(local(1), { bufferLimit: 1.5 })).toThrow(BadGroupError);
+    expect(() => connectTo(local(70000))).toThrow(BadGroupError);
     expect(() => listenAt({ port: 0 }, { backoff: { ...EXACT, jitterQuantumMs: 0 } })).toThrow(
       BadPolicyError,
     );

@@ -173,12 +173,16 @@ export async function cleanup(): Promise<void> {
 export class AttemptCounter {
   started = 0;
   ended = 0;
+  /** `performance.now()` at each start. */
+  readonly startedAt: number[] = [];
   #listeners = new Set<() => void>();
 
   constructor(runtime: Runtime) {
     runtime.inspect((event) => {
-      if (event.kind === 'created' && event.name === 'SocketProxy') this.started++;
-      else if (event.kind === 'destroyed' && event.name === 'SocketProxy') this.ended++;
+      if (event.kind === 'created' && event.name === 'SocketProxy') {
+        this.started++;
+        this.startedAt.push(performance.now());
+      } else if (event.kind === 'destroyed' && event.name === 'SocketProxy') this.ended++;
       else return;
       for (const listener of this.#listeners) listener();
     });
