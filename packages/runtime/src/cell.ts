@@ -286,6 +286,41 @@ export abstract class Cell implements Self, Runnable {
   }
 }
 
+// ---- queued actors (handlers, machines) ------------------------------------------------
+
+/**
+ * An actor that takes its messages one at a time from the mailbox, on the scheduler's
+ * turn. Subclasses say what one message does; an exception ends the actor with a fault.
+ */
+export abstract class QueuedCell extends Cell {
+  protected accept(envelope: Envelope): boolean {
+    if (!this.enqueue(envelope)) return false;
+    this.core.scheduler.schedule(this);
+    return true;
+  }
+
+  /** Handles one message; `returnAddress`/`toAddress` are already set. */
+  protected abstract handle(envelope: Envelope): void;
+
+  process(budget: number): number {
+    let n = 0;
+    while (!this.ended && n < budget) {
+      const envelope = this.mailbox.shift();
+      if (envelope === undefined) break;
+      n++;
+      this.returnAddress = envelope.from;
+      this.toAddress = envelope.to;
+      try {
+        this.handle(envelope);
+      } catch (error) {
+        this.end(this.core.faultFromError(this, error));
+      }
+    }
+    if (!this.ended && this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    return n;
+  }
+}
+
 // ---- function actors -------------------------------------------------------------------
 
 const CLASS_MATCH = 0;

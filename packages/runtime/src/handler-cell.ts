@@ -1,11 +1,11 @@
-import { Cell } from './cell.js';
+import { QueuedCell } from './cell.js';
 import { microtask } from './scheduler.js';
 import type { Handler } from './behavior.js';
 import type { Envelope } from './envelope.js';
 import { Aborted, Stop } from './messages.js';
 
 /** Runs a Handler: messages are queued and handed to `receive` one at a time. */
-export class HandlerCell extends Cell {
+export class HandlerCell extends QueuedCell {
   #handler: Handler | undefined;
 
   start(handler: Handler): void {
@@ -22,34 +22,14 @@ export class HandlerCell extends Cell {
     }
   }
 
-  protected accept(envelope: Envelope): boolean {
-    if (!this.enqueue(envelope)) return false;
-    this.core.scheduler.schedule(this);
-    return true;
-  }
-
-  process(budget: number): number {
+  protected handle(envelope: Envelope): void {
     const handler = this.#handler as Handler;
-    let n = 0;
-    while (!this.ended && n < budget) {
-      const envelope = this.mailbox.shift();
-      if (envelope === undefined) break;
-      n++;
-      this.returnAddress = envelope.from;
-      this.toAddress = envelope.to;
-      try {
-        if (envelope.message.type === Stop.type) {
-          if (handler.onStop !== undefined) handler.onStop(this);
-          else this.end(Aborted());
-        } else {
-          handler.receive(this, envelope.message, envelope);
-        }
-      } catch (error) {
-        this.end(this.core.faultFromError(this, error));
-      }
+    if (envelope.message.type === Stop.type) {
+      if (handler.onStop !== undefined) handler.onStop(this);
+      else this.end(Aborted());
+    } else {
+      handler.receive(this, envelope.message, envelope);
     }
-    if (!this.ended && this.mailbox.length > 0) this.core.scheduler.schedule(this);
-    return n;
   }
 
   protected override onEnd(value: unknown): void {

@@ -11,7 +11,7 @@
  * actor from the action's `system`.
  */
 import { createActor, type AnyActor, type AnyStateMachine } from 'xstate';
-import { Cell } from './cell.js';
+import { QueuedCell } from './cell.js';
 import { microtask } from './scheduler.js';
 import type { Envelope } from './envelope.js';
 import { Aborted, Start, Stop } from './messages.js';
@@ -20,7 +20,7 @@ import type { Self } from './self.js';
 /** xstate actor system → the Herald actor running it. */
 export const machineSelves = new WeakMap<object, Self>();
 
-export class MachineCell extends Cell {
+export class MachineCell extends QueuedCell {
   #actor: AnyActor | undefined;
 
   start(machine: AnyStateMachine, input: unknown): void {
@@ -52,37 +52,19 @@ export class MachineCell extends Cell {
     return typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
   }
 
-  protected accept(envelope: Envelope): boolean {
-    if (!this.enqueue(envelope)) return false;
-    this.core.scheduler.schedule(this);
-    return true;
-  }
-
-  process(budget: number): number {
+  protected handle(envelope: Envelope): void {
     const actor = this.#actor as AnyActor;
-    let n = 0;
-    while (!this.ended && n < budget) {
-      const envelope = this.mailbox.shift();
-      if (envelope === undefined) break;
-      n++;
-      this.returnAddress = envelope.from;
-      this.toAddress = envelope.to;
-      const event = envelope.message;
-      const snapshot = actor.getSnapshot();
-      if (snapshot.status !== 'active') {
-        this.deadLetter(envelope, 'actor-ended');
-        continue;
-      }
-      if (snapshot.can(event)) {
-        actor.send(event);
-      } else if (event.type === Stop.type) {
-        this.end(Aborted());
-      } else {
-        this.deadLetter(envelope, 'unhandled');
-      }
+    const event = envelope.message;
+    const snapshot = actor.getSnapshot();
+    if (snapshot.status !== 'active') {
+      this.deadLetter(envelope, 'actor-ended');
+    } else if (snapshot.can(event)) {
+      actor.send(event);
+    } else if (event.type === Stop.type) {
+      this.end(Aborted());
+    } else {
+      this.deadLetter(envelope, 'unhandled');
     }
-    if (!this.ended && this.mailbox.length > 0) this.core.scheduler.schedule(this);
-    return n;
   }
 
   protected override onEnd(): void {
