@@ -24,6 +24,12 @@ export const DEFAULT_MAX_PENDING_BYTES = 64 * 1024 * 1024;
 /** Bytes handed to the socket per event-loop turn when a large message is being chunked. */
 export const DEFAULT_FLUSH_BUDGET_BYTES = 256 * 1024;
 
+/**
+ * A batch this large is written at once instead of at the end of the turn, so the kernel
+ * sends while the sender is still producing (the two ends work in parallel).
+ */
+export const DEFAULT_EAGER_FLUSH_BYTES = 64 * 1024;
+
 /** TCP listen backlog. */
 export const DEFAULT_LISTEN_BACKLOG = 511;
 

@@ -25,6 +25,7 @@ import {
   Timer,
   Unwatch,
   Watch,
+  unwrapBehavior,
   type Envelope,
   type Handler,
   type Logger,
@@ -33,6 +34,7 @@ import {
 import type { Socket } from 'node:net';
 import {
   DEFAULT_CLOSE_LINGER_MS,
+  DEFAULT_EAGER_FLUSH_BYTES,
   DEFAULT_FLUSH_BUDGET_BYTES,
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_BYTES,
@@ -357,7 +359,8 @@ export class SocketProxy implements Handler {
         }),
       );
     }
-    this.#scheduleFlush();
+    if (this.#wire.batchBytes >= DEFAULT_EAGER_FLUSH_BYTES) this.#flush();
+    else this.#scheduleFlush();
   }
 
   #pendingBytes(): number {
@@ -487,7 +490,7 @@ export class SocketProxy implements Handler {
         encrypted,
       };
       const spawn = self.spawn.bind(self) as (behavior: unknown, ...args: unknown[]) => Address;
-      const isFunction = typeof o.session.behavior === 'function';
+      const isFunction = typeof unwrapBehavior(o.session.behavior).behavior === 'function';
       this.#session = isFunction
         ? spawn(o.session.behavior, context, ...o.session.args)
         : spawn(o.session.behavior, { ...context, args: o.session.args });
@@ -690,14 +693,20 @@ export class SocketProxy implements Handler {
     socket.once('close', () => clearTimeout(timer));
   }
 
-  #dropUnsent(m: WireMessage): void {
-    const runtime = this.#self.runtime;
-    runtime.reportDeadLetter({
-      to: this.#self.address,
-      from: this.#self.address,
+  #dropUnsent(m: WireMessage, detail = 'connection closed before the message was sent'): void {
+    const self = this.#self;
+    const id = self.address.local;
+    // The header holds the outbound (peer-relative) stacks: put our proxy back on the
+    // destination so the dead letter names the address the sender used.
+    self.runtime.reportDeadLetter({
+      to: new Address([...m.to, id]),
+      from:
+        m.ret.length > 0 && m.ret[m.ret.length - 1] === 0
+          ? new Address(m.ret.slice(0, -1).concat(id))
+          : new Address(m.ret.length === 0 ? [id] : m.ret),
       message: { type: m.typeName },
       reason: 'not-delivered',
-      detail: 'connection closed before the message was sent',
+      detail,
     });
   }
 
@@ -711,6 +720,11 @@ export class SocketProxy implements Handler {
     const wasOpen = this.#phase === 'open';
     this.#phase = 'ended';
     const self = this.#self;
+    // Messages still queued here never reached the socket: report each one.
+    if (this.#wire.state !== 'closed') {
+      for (const m of this.#wire.abandon())
+        this.#dropUnsent(m, `connection ${reason} before the message was sent`);
+    }
     const controller = this.#setup.controller;
     if (!wasOpen) {
       if (this.#setup.role === 'connector') {

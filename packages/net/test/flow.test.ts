@@ -105,6 +105,7 @@ async function pausableRelay(targetPort: number) {
     port: (server.address() as AddressInfo).port,
     pause: () => clientSide?.pause(),
     resume: () => clientSide?.resume(),
+    reset: () => clientSide?.resetAndDestroy(),
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -153,5 +154,39 @@ describe('backpressure', () => {
     expect(drained.message.pendingBytes).toBeLessThanOrEqual(flow.lowWaterBytes);
     // Everything that was accepted for sending arrives.
     for (let i = 0; i < sent - dead.length; i++) await server.next(Big, () => true, 30_000);
+  });
+
+  it('messages still queued when the connection drops are reported as dead letters', async () => {
+    const server = await spawnProbe(testRuntime({ messages }), 'server');
+    listen(server.self, { port: 0 });
+    const port = (await server.next(Listening)).message.listening.port;
+    const relay = await pausableRelay(port);
+    cleanups.push(() => relay.close());
+    const clientRt = testRuntime({ messages });
+    const dead: DeadLetter[] = [];
+    clientRt.onDeadLetter((d) => dead.push(d));
+    const client = await spawnProbe(clientRt, 'client');
+    connect(client.self, { host: '127.0.0.1', port: relay.port }, { highWaterBytes: 128 * 1024 });
+    const { from: remote } = await client.next(Connected);
+    await server.next(Accepted);
+    relay.pause();
+    const chunk = new Uint8Array(32 * 1024);
+    let sent = 0;
+    for (let i = 0; i < 2_000 && !client.inbox.some((r) => Congested.is(r.message)); i++) {
+      client.self.send(remote, Big({ data: chunk }));
+      sent++;
+      if (i % 8 === 7) await settle(1);
+    }
+    await client.next(Congested);
+    // These stay in the proxy's writer: the socket is waiting for 'drain'.
+    for (let i = 0; i < 5; i++) client.self.send(remote, Big({ data: chunk }));
+    relay.reset();
+    const abandoned = await client.next(Abandoned);
+    expect(abandoned.message.reason).toMatch(/^(ECONNRESET|EPIPE|connection-lost)$/);
+    const lost = dead.filter((d) => d.reason === 'not-delivered' && d.message.type === 'Big');
+    expect(lost.length).toBeGreaterThanOrEqual(5);
+    expect(lost[0]?.detail).toMatch(/before the message was sent/);
+    expect(lost.every((d) => d.to.equals(remote))).toBe(true);
+    expect(sent).toBeGreaterThan(0);
   });
 });

@@ -64,6 +64,8 @@ export class FrameWriter {
   private readonly maxRecordCounter: number;
   private readonly active: Outgoing[] = [];
   private readonly waiting: WireMessage[] = [];
+  /** Whole messages in the current batch (reported by `abandon()` if it is never sent). */
+  private readonly batched: WireMessage[] = [];
   private nextId = 0;
   private sendCounter = 0;
   private closed = false;
@@ -134,6 +136,7 @@ export class FrameWriter {
       this.frameHeader(FrameKind.MESSAGE, len);
       writeHeader(this.out, p);
       this.out.bytes(msg.body);
+      this.batched.push(msg);
       return;
     }
     if (this.active.length < this.maxPartials && this.waiting.length === 0) {
@@ -166,6 +169,21 @@ export class FrameWriter {
     this.checkOpen();
     this.frameHeader(FrameKind.PONG, 4);
     this.out.u32(seq >>> 0);
+  }
+
+  /**
+   * The connection is gone: drop everything not yet returned by `flush()` and return the
+   * messages among it (whole messages of the current batch, and large messages not yet
+   * completely sent), so the caller can report them. The writer is closed afterwards.
+   */
+  abandon(): WireMessage[] {
+    const lost = [...this.batched, ...this.active.map((o) => o.msg), ...this.waiting];
+    this.batched.length = 0;
+    this.active.length = 0;
+    this.waiting.length = 0;
+    this.out.reset();
+    this.closed = true;
+    return lost;
   }
 
   /**
@@ -250,6 +268,7 @@ export class FrameWriter {
     if (this.out.pos === 0) return null;
     const result = this.cipher === null ? this.out.take() : this.seal(this.cipher);
     this.out.reset();
+    this.batched.length = 0;
     return result;
   }
 

@@ -195,6 +195,25 @@ export class WireSession {
     return abandoned;
   }
 
+  /**
+   * The connection is gone without a CLOSE exchange: returns every message not yet handed
+   * out by `flush()` (queued before the handshake, in the current batch, or large and not
+   * completely sent), so they can be reported. The session is closed afterwards.
+   */
+  abandon(): WireMessage[] {
+    const lost = this.early.flatMap((q) => (q.k === 'message' ? [q.msg] : []));
+    this.early.length = 0;
+    this.raw.length = 0;
+    if (this.writer !== null) lost.push(...this.writer.abandon());
+    this._state = 'closed';
+    return lost;
+  }
+
+  /** Bytes of frames in the current batch, not yet returned by `flush()`. */
+  get batchBytes(): number {
+    return this.writer?.batchBytes ?? 0;
+  }
+
   /** True when `flush()` has bytes to return. */
   get hasPending(): boolean {
     return this.raw.length > 0 || (this.writer?.hasPending ?? false);
