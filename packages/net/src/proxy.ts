@@ -523,11 +523,34 @@ export class SocketProxy implements Handler {
     this.#scheduleFlush();
   }
 
+  /** The last inbound return stack and its Address: a stream of messages from one sender reuses it. */
+  #lastRet: readonly number[] = [];
+  #lastFrom: Address | undefined;
+  #lastTo: Address | undefined;
+
+  #returnAddress(ret: readonly number[], id: number): Address {
+    const last = this.#lastRet;
+    if (this.#lastFrom !== undefined && ret.length === last.length) {
+      let same = true;
+      for (let i = 0; i < ret.length; i++) {
+        if (ret[i] !== last[i]) {
+          same = false;
+          break;
+        }
+      }
+      if (same) return this.#lastFrom;
+    }
+    const hops = inboundAddress(ret, id);
+    const from = hops.length === 0 ? this.#defaultTarget : new Address(hops);
+    this.#lastRet = ret;
+    this.#lastFrom = from;
+    return from;
+  }
+
   #inbound(wire: WireMessage): void {
     const self = this.#self;
     const id = self.address.local;
-    const fromHops = inboundAddress(wire.ret, id);
-    const from = fromHops.length === 0 ? this.#defaultTarget : new Address(fromHops);
+    const from = this.#returnAddress(wire.ret, id);
     const space =
       wire.space.length === 0
         ? []
@@ -535,9 +558,10 @@ export class SocketProxy implements Handler {
             const h = inboundAddress(hops, id);
             return h.length === 0 ? this.#defaultTarget : new Address(h);
           });
-    const route = inboundTo(wire.to);
     const runtime = self.runtime;
-    if (route.type === 'relay') {
+    const toHops = wire.to;
+    if (toHops.length > 1) {
+      const route = inboundTo(toHops) as { type: 'relay'; to: readonly number[]; via: number };
       if ((wire.bodyMode & BODY_FLAG_STREAM) !== 0) {
         this.#fail(
           CloseReason.PROTOCOL_ERROR,
@@ -560,7 +584,13 @@ export class SocketProxy implements Handler {
       runtime.send(to, relay, from);
       return;
     }
-    const to = route.type === 'default' ? this.#defaultTarget : new Address([route.actor]);
+    let to = this.#defaultTarget;
+    if (toHops.length === 1) {
+      const actor = toHops[0] as number;
+      if (this.#lastTo === undefined || this.#lastTo.local !== actor)
+        this.#lastTo = new Address([actor]);
+      to = this.#lastTo;
+    }
     if (!runtime.catalogue.has(wire.typeName)) {
       // A well-formed frame of a type this process does not know: the connection is fine,
       // the message cannot be delivered.
