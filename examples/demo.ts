@@ -24,7 +24,9 @@
 import { defineMessage, t, type AnyMessage, type MessageOf } from '@herald/codec';
 import {
   Completed,
+  createLogger,
   createRuntime,
+  parseLogLevel,
   Stop,
   Timer,
   herald,
@@ -33,6 +35,8 @@ import {
   type Self,
 } from '@herald/runtime';
 import {
+  Abandoned,
+  Accepted,
   close,
   Closed,
   connect,
@@ -274,7 +278,11 @@ async function networkSection(self: Self, say: Say): Promise<void> {
         listen(s, { port: 0 }, { encrypted: true, session: sessionOf(greetingSession) });
         const l = await s.receive(Listening);
         resolve(l.listening.port);
-        await s.receive(Stop);
+        // The controller hears of every connection; the sessions do the talking.
+        for (;;) {
+          const m = await s.receive(Accepted, Abandoned, Closed, Stop);
+          if (Stop.is(m)) return;
+        }
       });
     });
     const port = await listening;

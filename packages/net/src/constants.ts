@@ -1,7 +1,7 @@
 /** Networking defaults, in one place. Wire-level limits are in wire/constants.ts. */
 
-/** Idle time before a keep-alive PING is sent on a quiet connection. */
-export const DEFAULT_KEEPALIVE_IDLE_MS = 30_000;
+/** Idle time before a keep-alive PING is sent on a quiet connection (defined with the wire format). */
+export { DEFAULT_KEEPALIVE_IDLE_MS } from './wire/constants.js';
 
 /** How long a PING may go unanswered (no bytes at all from the peer) before Abandoned. */
 export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;

@@ -46,7 +46,10 @@ export interface ConnectionOptions {
    * same wire format either way; see docs/encryption.md).
    */
   readonly cipherSuite?: CipherSuite;
-  /** Message types expected from the peer (added to the runtime's catalogue). */
+  /**
+   * Message types this connection carries, added to the runtime's catalogue. Both ends need
+   * every type they exchange: the sender to encode it, the receiver to decode it.
+   */
   readonly messages?: readonly AnyMessageType[];
   /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (30 s). 0 disables. */
   readonly keepaliveIdleMs?: number;

@@ -109,7 +109,8 @@ export class SocketProxy implements Handler {
   readonly #wire: WireSession;
   readonly #stream: CodecStream;
   #self!: Self;
-  #log!: Logger;
+  #logBindings: Record<string, unknown> = {};
+  #logCache: Logger | undefined;
   #phase: Phase;
   #peer: HostPort = { host: '', port: 0 };
   #opened = new Date(0);
@@ -146,6 +147,18 @@ export class SocketProxy implements Handler {
     this.#maxPending = o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
   }
 
+  /**
+   * This connection's logger: the actor's child logger bound to `conn`, `role` and `peer`.
+   * Rebuilt when the actor's level changed (pino children do not follow their parent).
+   */
+  get #log(): Logger {
+    const base = this.#self.log;
+    if (this.#logCache === undefined || this.#logCache.level !== base.level) {
+      this.#logCache = base.child(this.#logBindings);
+    }
+    return this.#logCache;
+  }
+
   /** The address of this proxy. */
   get address(): Address {
     return this.#self.address;
@@ -159,7 +172,7 @@ export class SocketProxy implements Handler {
     network.proxies.set(self.address.local, this);
     network.sockets.add(this.#socket);
     this.#defaultTarget = this.#setup.controller;
-    this.#log = self.log.child({ conn: network.nextConnectionId(), role: this.#setup.role });
+    this.#logBindings = { conn: network.nextConnectionId(), role: this.#setup.role };
     self.watch(this.#setup.controller);
     const socket = this.#socket;
     socket.setNoDelay(true);
@@ -209,7 +222,8 @@ export class SocketProxy implements Handler {
     if (this.#phase === 'ended') return;
     this.#phase = 'handshaking';
     this.#peer = { host: this.#socket.remoteAddress ?? '', port: this.#socket.remotePort ?? 0 };
-    this.#log = this.#log.child({ peer: `${this.#peer.host}:${this.#peer.port}` });
+    this.#logBindings = { ...this.#logBindings, peer: `${this.#peer.host}:${this.#peer.port}` };
+    this.#logCache = undefined;
     this.#lastReceived = this.#self.runtime.clock.now();
     this.#self.startTimer(
       HANDSHAKE_TIMER,
@@ -403,8 +417,12 @@ export class SocketProxy implements Handler {
 
   // ---- inbound -------------------------------------------------------------------------
 
+  /** Whether debug lines are on, read once per socket read rather than per message. */
+  #debug = false;
+
   #onData(chunk: Buffer): void {
     this.#lastReceived = this.#self.runtime.clock.now();
+    this.#debug = this.#log.isLevelEnabled('debug');
     if (this.#phase === 'ended') return;
     this.#handle(this.#wire.receive(chunk));
   }
@@ -581,6 +599,11 @@ export class SocketProxy implements Handler {
         });
         return;
       }
+      if (this.#debug)
+        this.#log.debug(
+          { to: to.toString(), from: from.toString(), type: wire.typeName },
+          'relayed',
+        );
       runtime.send(to, relay, from);
       return;
     }
@@ -612,6 +635,11 @@ export class SocketProxy implements Handler {
       return;
     }
     if (Terminated.is(message)) this.#untrackWatch(message.address, to);
+    if (this.#debug)
+      this.#log.debug(
+        { to: to.toString(), from: from.toString(), type: message.type },
+        'forwarded',
+      );
     runtime.send(to, message, from);
   }
 

@@ -22,7 +22,7 @@ import {
   wire,
 } from '@herald/net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeRuntimes, spawnProbe, testRuntime, type Probe } from './probe.js';
+import { closeRuntimes, memoryLogger, spawnProbe, testRuntime, type Probe } from './probe.js';
 
 const Hello = defineMessage('Hello', { myName: t.string() });
 const Welcome = defineMessage('Welcome', { yourName: t.string() });
@@ -100,6 +100,25 @@ describe('listen and connect', () => {
     client.self.send(from, Hello({ myName: 'sealed' }));
     expect((await client.next(Welcome)).message.yourName).toBe('sealed');
     expect(made.sort()).toEqual(['client:connector', 'server:acceptor']);
+  });
+
+  it('at debug the proxy logs each message it hands on, and follows a level change while running', async () => {
+    const { logger, lines } = memoryLogger('info');
+    const serverRt = testRuntime({ messages, logger });
+    const { port } = await welcomingServer(serverRt);
+    const client = await spawnProbe(testRuntime({ messages }));
+    const { from } = await connected(client, port);
+    client.self.send(from, Hello({ myName: 'quiet' }));
+    await client.next(Welcome);
+    expect(lines.some((l) => l.msg === 'forwarded')).toBe(false);
+    serverRt.setLogLevel('debug');
+    client.self.send(from, Hello({ myName: 'loud' }));
+    await client.next(Welcome);
+    const forwarded = lines.filter((l) => l.msg === 'forwarded');
+    expect(forwarded).toHaveLength(1);
+    expect(forwarded[0]).toMatchObject({ type: 'Hello', name: 'SocketProxy', role: 'acceptor' });
+    expect(String(forwarded[0]?.peer)).toMatch(/^127\.0\.0\.1:\d+$/);
+    expect(JSON.stringify(lines)).not.toContain('loud');
   });
 
   it('NotListening carries the errno when the port is taken', async () => {

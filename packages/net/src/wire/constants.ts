@@ -47,8 +47,11 @@ export const MAX_TYPE_NAMES = 4096;
 /** Normative: the longest UTF-8 text in a CLOSE frame. */
 export const MAX_CLOSE_TEXT_BYTES = 256;
 
-/** Default idle time after which a connection sends PING (informational in HELLO): 60 s. */
-export const DEFAULT_KEEPALIVE_IDLE_MS = 60_000;
+/**
+ * Default idle time after which a connection sends PING (announced in HELLO): 30 s. The one
+ * definition: @herald/net re-exports it, and the SocketProxy uses it for its keep-alive.
+ */
+export const DEFAULT_KEEPALIVE_IDLE_MS = 30_000;
 
 /** Normative: X25519 public key length. */
 export const PUBLIC_KEY_BYTES = 32;
