@@ -268,7 +268,7 @@ async function networkSection(self: Self, say: Say): Promise<void> {
   // but the TCP connection.
   const server = createRuntime({
     name: 'demo-server',
-    logger: self.runtime.logger,
+    logger: createLogger(parseLogLevel(self.runtime.logger.level)),
     messages: [Greet, Greeting],
   });
   self.runtime.catalogue.add(Greet, Greeting);
