@@ -590,13 +590,13 @@ export class SocketProxy implements Handler {
       const to = new Address(route.to);
       const relay: Relay = { type: RELAY_TYPE, wire, space };
       if (!this.#setup.network.proxies.has(route.via)) {
-        runtime.reportDeadLetter({
+        this.#inboundDeadLetter(
           to,
           from,
-          message: { type: wire.typeName },
-          reason: 'no-such-actor',
-          detail: 'no connection for relay hop',
-        });
+          wire.typeName,
+          'no-such-actor',
+          'no connection for relay hop',
+        );
         return;
       }
       if (this.#debug)
@@ -617,13 +617,7 @@ export class SocketProxy implements Handler {
     if (!runtime.catalogue.has(wire.typeName)) {
       // A well-formed frame of a type this process does not know: the connection is fine,
       // the message cannot be delivered.
-      runtime.reportDeadLetter({
-        to,
-        from,
-        message: { type: wire.typeName },
-        reason: 'not-delivered',
-        detail: 'unknown message type',
-      });
+      this.#inboundDeadLetter(to, from, wire.typeName, 'not-delivered', 'unknown message type');
       return;
     }
     let message: AnyMessage;
@@ -641,6 +635,17 @@ export class SocketProxy implements Handler {
         'forwarded',
       );
     runtime.send(to, message, from);
+  }
+
+  /** A frame from the peer that cannot be delivered here (its body is not decoded). */
+  #inboundDeadLetter(
+    to: Address,
+    from: Address,
+    typeName: string,
+    reason: 'no-such-actor' | 'not-delivered',
+    detail: string,
+  ): void {
+    this.#self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail });
   }
 
   // ---- remote watches ------------------------------------------------------------------
