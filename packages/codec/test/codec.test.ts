@@ -280,14 +280,12 @@ describe('codec - errors', () => {
       [0xc9, 0xff, 0xff, 0xff, 0xff, 0x41], // ext32
     ]) {
       const before = process.memoryUsage().rss;
-      const start = performance.now();
       expect(codeOf(() => codec.decodeBody('Hello', new Uint8Array(body)))).toBe(
         'HERALD_ERR_MALFORMED',
       );
       expect(codeOf(() => codec.decode(new Uint8Array([...header, ...body])))).toBe(
         'HERALD_ERR_MALFORMED',
       );
-      expect(performance.now() - start).toBeLessThan(1000);
       expect(process.memoryUsage().rss - before).toBeLessThan(256 * 1024 * 1024);
     }
   });

@@ -149,7 +149,6 @@ describe('codec - properties', () => {
     }
     const names = fc.constantFrom('Hello', 'Item', 'Order', 'Envelope', 'Node', 'Nope');
     const addresses = [new Address([1]), new Address([2, 3])];
-    const start = performance.now();
     fc.assert(
       fc.property(fc.uint8Array({ maxLength: 200 }), names, (bytes, name) => {
         onlyCodecErrors(() => codec.decode(bytes));
@@ -168,7 +167,6 @@ describe('codec - properties', () => {
       }),
       { numRuns: 5000 },
     );
-    expect(performance.now() - start).toBeLessThan(30_000);
   });
 
   it('decoding mutated valid messages throws nothing but CodecError', () => {
