@@ -135,6 +135,8 @@ interface ConnectToSettings {
 }
 
 const RETRY_TIMER = 'group.retry';
+/** How many of a member's latest connections it recognises as its own (late messages). */
+const RECENT_CONNECTIONS = 4;
 const STABLE_TIMER = 'group.stable';
 
 type ConnectState = 'connecting' | 'connected' | 'waiting' | 'ended';
@@ -193,7 +195,21 @@ class ConnectToMember implements Handler {
       self.forward(this.#context.owner, message, envelope.from);
       return;
     }
+    if (this.#cameOverOurConnection(envelope.from)) {
+      // Sent by the server to this connection's default target (the member): it is for the
+      // owner. The return address still leads to the server, so the owner can answer.
+      self.forward(this.#context.owner, message, envelope.from);
+      return;
+    }
     this.#deliver(envelope);
+  }
+
+  /** Proxies of this member's recent connections (messages from them may still be in flight). */
+  #connections: number[] = [];
+
+  /** True when `from` leads back through a connection this member made. */
+  #cameOverOurConnection(from: Address): boolean {
+    return !from.isLocal && this.#connections.includes(from.local);
   }
 
   onStop(self: Self): void {
@@ -217,6 +233,8 @@ class ConnectToMember implements Handler {
       'connecting',
     );
     this.#proxy = connect(this.#self, at, connectOptions);
+    this.#connections.push(this.#proxy.local);
+    if (this.#connections.length > RECENT_CONNECTIONS) this.#connections.shift();
   }
 
   #connected(message: Connected): void {

@@ -27,6 +27,8 @@ import {
   Accepted,
   connect,
   Connected,
+  listen,
+  Listening,
   sessionOf,
   type BackoffPolicy,
   type GroupSessionContext,
@@ -101,6 +103,33 @@ describe('connect-to members', () => {
     owner.self.send(server as Address, Hello({ myName: 'Gladys' }));
     const welcome = await owner.next(Welcome);
     expect(welcome.message).toMatchObject({ yourName: 'Gladys', myName: 'server' });
+  });
+
+  it('group - a message the server sends unprompted reaches the owner, with a return address that answers the server', async () => {
+    const serverRt = testRuntime({ name: 'server' });
+    const hellos: string[] = [];
+    const port = await new Promise<number>((resolve) => {
+      serverRt.spawn(async (self: Self) => {
+        listen(self, { port: 0 });
+        resolve((await self.receive(Listening)).listening.port);
+        for (;;) {
+          const m = await self.receive(Accepted, Hello);
+          // Greet every new client first, without being asked.
+          if (Accepted.is(m))
+            self.send(m.remote, Welcome({ yourName: 'client', myName: 'server' }));
+          else hellos.push(m.myName);
+        }
+      });
+    });
+    const owner = await startOwner(
+      testRuntime({ name: 'client' }),
+      groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
+    );
+    const pushed = await owner.next(Welcome);
+    expect(pushed.message).toMatchObject({ yourName: 'client', myName: 'server' });
+    // The return address leads to the server's controller: a reply reaches it.
+    owner.self.send(pushed.from, Hello({ myName: 'thanks' }));
+    await waitUntilTrue(() => hellos.includes('thanks'));
   });
 
   it('group - goes NotReady when the server goes away and Ready again on the same member address when it returns', async () => {
@@ -439,3 +468,12 @@ describe('listen-at members', () => {
     expect(owner.group.endpointOf('listener')?.port).toBe(busy.port);
   });
 });
+
+/** Polls a condition on each turn of the event loop, bounded. */
+async function waitUntilTrue(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
