@@ -110,28 +110,49 @@ class NaclKeyAgreement implements KeyAgreement {
   }
 }
 
-class NaclCipher implements Cipher {
+/**
+ * The nonce rule shared by every implementation: a direction byte and the record counter
+ * (see writeNonce), one buffer per direction, so no nonce is ever reused under a key.
+ */
+abstract class CounterNonceCipher implements Cipher {
   private readonly sendNonce = new Uint8Array(NONCE_BYTES);
   private readonly recvNonce = new Uint8Array(NONCE_BYTES);
   private readonly sendDir: number;
   private readonly recvDir: number;
 
-  constructor(
-    private readonly key: Uint8Array,
-    role: Role,
-  ) {
+  constructor(role: Role) {
     this.sendDir = directionOf(role);
     this.recvDir = peerDirectionOf(role);
   }
 
   seal(plain: Uint8Array, counter: number): Uint8Array {
     writeNonce(this.sendNonce, this.sendDir, counter);
-    return nacl.box.after(plain, this.sendNonce, this.key);
+    return this.sealWith(plain, this.sendNonce);
   }
 
   open(sealed: Uint8Array, counter: number): Uint8Array | null {
     writeNonce(this.recvNonce, this.recvDir, counter);
-    return nacl.box.open.after(sealed, this.recvNonce, this.key);
+    return this.openWith(sealed, this.recvNonce);
+  }
+
+  protected abstract sealWith(plain: Uint8Array, nonce: Uint8Array): Uint8Array;
+  protected abstract openWith(sealed: Uint8Array, nonce: Uint8Array): Uint8Array | null;
+}
+
+class NaclCipher extends CounterNonceCipher {
+  constructor(
+    private readonly key: Uint8Array,
+    role: Role,
+  ) {
+    super(role);
+  }
+
+  protected sealWith(plain: Uint8Array, nonce: Uint8Array): Uint8Array {
+    return nacl.box.after(plain, nonce, this.key);
+  }
+
+  protected openWith(sealed: Uint8Array, nonce: Uint8Array): Uint8Array | null {
+    return nacl.box.open.after(sealed, nonce, this.key);
   }
 }
 
@@ -149,36 +170,26 @@ export interface SodiumNativeLike {
   crypto_secretbox_open_easy(m: Uint8Array, c: Uint8Array, n: Uint8Array, k: Uint8Array): boolean;
 }
 
-class SodiumCipher implements Cipher {
-  private readonly sendNonce = new Uint8Array(NONCE_BYTES);
-  private readonly recvNonce = new Uint8Array(NONCE_BYTES);
-  private readonly sendDir: number;
-  private readonly recvDir: number;
-
+class SodiumCipher extends CounterNonceCipher {
   constructor(
     private readonly sodium: SodiumNativeLike,
     private readonly key: Uint8Array,
     role: Role,
   ) {
-    this.sendDir = directionOf(role);
-    this.recvDir = peerDirectionOf(role);
+    super(role);
   }
 
-  seal(plain: Uint8Array, counter: number): Uint8Array {
-    writeNonce(this.sendNonce, this.sendDir, counter);
+  protected sealWith(plain: Uint8Array, nonce: Uint8Array): Uint8Array {
     const out = new Uint8Array(plain.length + this.sodium.crypto_secretbox_MACBYTES);
-    this.sodium.crypto_secretbox_easy(out, plain, this.sendNonce, this.key);
+    this.sodium.crypto_secretbox_easy(out, plain, nonce, this.key);
     return out;
   }
 
-  open(sealed: Uint8Array, counter: number): Uint8Array | null {
+  protected openWith(sealed: Uint8Array, nonce: Uint8Array): Uint8Array | null {
     const mac = this.sodium.crypto_secretbox_MACBYTES;
     if (sealed.length < mac) return null;
-    writeNonce(this.recvNonce, this.recvDir, counter);
     const out = new Uint8Array(sealed.length - mac);
-    return this.sodium.crypto_secretbox_open_easy(out, sealed, this.recvNonce, this.key)
-      ? out
-      : null;
+    return this.sodium.crypto_secretbox_open_easy(out, sealed, nonce, this.key) ? out : null;
   }
 }
 
