@@ -16,6 +16,7 @@ import {
   Drained,
   listen,
   Listening,
+  type ConnectOptions,
 } from '@herald/net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy.js';
@@ -114,26 +115,35 @@ async function pausableRelay(targetPort: number) {
   };
 }
 
+/**
+ * A server, and a client connected to it through a relay that has stopped reading: the
+ * client's socket fills and its proxy's outbound buffer grows.
+ */
+async function slowPeer(options: ConnectOptions) {
+  const server = await spawnProbe(testRuntime({ messages }), 'server');
+  listen(server.self, { port: 0 });
+  const port = (await server.next(Listening)).message.listening.port;
+  const relay = await pausableRelay(port);
+  cleanups.push(() => relay.close());
+  const clientRt = testRuntime({ messages });
+  const dead: DeadLetter[] = [];
+  clientRt.onDeadLetter((d) => dead.push(d));
+  const client = await spawnProbe(clientRt, 'client');
+  connect(client.self, { host: '127.0.0.1', port: relay.port }, options);
+  const { from: remote } = await client.next(Connected);
+  await server.next(Accepted);
+  relay.pause();
+  return { server, client, relay, remote, dead };
+}
+
 describe('backpressure', () => {
   it('a slow peer makes the connection report Congested, refuse sends past the bound, then Drained', async () => {
-    const server = await spawnProbe(testRuntime({ messages }), 'server');
-    listen(server.self, { port: 0 });
-    const port = (await server.next(Listening)).message.listening.port;
-    const relay = await pausableRelay(port);
-    cleanups.push(() => relay.close());
-    const clientRt = testRuntime({ messages });
-    const dead: DeadLetter[] = [];
-    clientRt.onDeadLetter((d) => dead.push(d));
-    const client = await spawnProbe(clientRt, 'client');
     const flow = {
       highWaterBytes: 256 * 1024,
       lowWaterBytes: 64 * 1024,
       maxPendingBytes: 2 * 1024 * 1024,
     };
-    connect(client.self, { host: '127.0.0.1', port: relay.port }, flow);
-    const { from: remote } = await client.next(Connected);
-    await server.next(Accepted);
-    relay.pause();
+    const { server, client, relay, remote, dead } = await slowPeer(flow);
 
     const chunk = new Uint8Array(64 * 1024);
     let sent = 0;
@@ -157,19 +167,7 @@ describe('backpressure', () => {
   });
 
   it('messages still queued when the connection drops are reported as dead letters', async () => {
-    const server = await spawnProbe(testRuntime({ messages }), 'server');
-    listen(server.self, { port: 0 });
-    const port = (await server.next(Listening)).message.listening.port;
-    const relay = await pausableRelay(port);
-    cleanups.push(() => relay.close());
-    const clientRt = testRuntime({ messages });
-    const dead: DeadLetter[] = [];
-    clientRt.onDeadLetter((d) => dead.push(d));
-    const client = await spawnProbe(clientRt, 'client');
-    connect(client.self, { host: '127.0.0.1', port: relay.port }, { highWaterBytes: 128 * 1024 });
-    const { from: remote } = await client.next(Connected);
-    await server.next(Accepted);
-    relay.pause();
+    const { client, relay, remote, dead } = await slowPeer({ highWaterBytes: 128 * 1024 });
     const chunk = new Uint8Array(32 * 1024);
     let sent = 0;
     for (let i = 0; i < 2_000 && !client.inbox.some((r) => Congested.is(r.message)); i++) {
