@@ -190,3 +190,16 @@ export function decodeUtf8(bytes: Uint8Array, what: string): string {
     throw new WireError('HERALD_ERR_WIRE_MALFORMED', `${what} is not valid UTF-8`, { cause });
   }
 }
+
+/** Joins byte arrays into one new array (one allocation, one copy of each part). */
+export function concatBytes(parts: readonly Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const p of parts) n += p.length;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const p of parts) {
+    out.set(p, off);
+    off += p.length;
+  }
+  return out;
+}

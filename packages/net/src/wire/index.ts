@@ -3,7 +3,7 @@
  * socket-agnostic; see docs/wire-protocol.md and docs/encryption.md.
  */
 export * from './address-translation.js';
-export { ByteReader, ByteWriter, varintSize } from './bytes.js';
+export { ByteReader, ByteWriter, concatBytes, varintSize } from './bytes.js';
 export * from './cipher.js';
 export * from './close-reasons.js';
 export * from './constants.js';

@@ -3,6 +3,7 @@
  * writer wired together. No sockets, no timers: the caller moves bytes and calls `flush()`
  * once per event-loop turn. SocketProxy builds on this; tests drive two of them in memory.
  */
+import { concatBytes } from './bytes.js';
 import type { Cipher } from './cipher.js';
 import { closeReasonName } from './close-reasons.js';
 import { WireError } from './errors.js';
@@ -226,14 +227,6 @@ export class WireSession {
     if (w !== null) parts.push(w);
     if (parts.length === 0) return null;
     if (parts.length === 1) return parts[0] as Uint8Array;
-    let n = 0;
-    for (const p of parts) n += p.length;
-    const out = new Uint8Array(n);
-    let off = 0;
-    for (const p of parts) {
-      out.set(p, off);
-      off += p.length;
-    }
-    return out;
+    return concatBytes(parts);
   }
 }

@@ -11,17 +11,9 @@ import {
   writeFrame,
 } from '../../src/wire/index.js';
 
-export function concat(parts: readonly Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const p of parts) n += p.length;
-  const out = new Uint8Array(n);
-  let off = 0;
-  for (const p of parts) {
-    out.set(p, off);
-    off += p.length;
-  }
-  return out;
-}
+import { concatBytes } from '../../src/wire/bytes.js';
+
+export const concat = concatBytes;
 
 export function frame(kind: number, body: Uint8Array | readonly number[]): Uint8Array {
   const w = new ByteWriter(16);
