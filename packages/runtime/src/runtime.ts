@@ -18,7 +18,8 @@ import {
   type Handler,
   type WithOptions,
 } from './behavior.js';
-import { Cell, FunctionCell } from './cell.js';
+import type { Cell } from './cell.js';
+import { FunctionCell } from './function-cell.js';
 import { systemClock, type Clock } from './clock.js';
 import {
   DEFAULT_CLOSE_TIMEOUT_MS,
