@@ -32,6 +32,7 @@ import {
   DEFAULT_MAX_STREAM_STRUCTURES,
   MAX_STREAM_STRUCTURES,
 } from './constants.js';
+import { label } from './describe.js';
 import { CodecError } from './errors.js';
 import {
   setAddressSpace,
@@ -39,7 +40,7 @@ import {
   startCollectingAddresses,
   stopCollectingAddresses,
 } from './extensions.js';
-import { PACK_OPTIONS, toDecodeError, toEncodeError } from './msgpack.js';
+import { PACK_OPTIONS, decodeFailure, toDecodeError, toEncodeError } from './msgpack.js';
 import { prepareForPlain } from './prepare.js';
 import type { AnyMessage, AnyMessageType } from './schema.js';
 import { createStreamDecoder, createStreamEncoder, type CodecStream } from './stream.js';
@@ -156,33 +157,45 @@ export function createCodec(options: CodecOptions): Codec {
   const maxStreamStructures = options.maxStreamStructures ?? DEFAULT_MAX_STREAM_STRUCTURES;
   const validateOnEncode = options.validateOnEncode === true;
   if (!Number.isSafeInteger(maxMessageBytes) || maxMessageBytes < 1) {
-    throw new RangeError(`maxMessageBytes must be a positive integer, got ${maxMessageBytes}`);
+    throw new CodecError(
+      'HERALD_ERR_BAD_OPTION',
+      `maxMessageBytes must be a positive integer, got ${label(maxMessageBytes)}`,
+    );
   }
   if (
     !Number.isSafeInteger(maxStreamStructures) ||
     maxStreamStructures < 0 ||
     maxStreamStructures > MAX_STREAM_STRUCTURES
   ) {
-    throw new RangeError(`maxStreamStructures must be 0..${MAX_STREAM_STRUCTURES}`);
+    throw new CodecError(
+      'HERALD_ERR_BAD_OPTION',
+      `maxStreamStructures must be an integer in 0..${MAX_STREAM_STRUCTURES}, got ${label(maxStreamStructures)}`,
+    );
   }
 
   // Plain bodies: objects as msgpack maps (fast), Maps through the MapEntries extension.
+  // The plain packer writes 64..127 as positive fixints (bytes 0x40-0x7f), which msgpackr
+  // reads as record references only when a record is defined under that id; so the plain
+  // unpacker has no getStructures (with one, every such integer failed to decode).
+  // Shared references (structured clone) are refused: a tree body cannot hold them.
   const plainPackr = new Packr({ ...PACK_OPTIONS, useRecords: false });
+  const plainStructures: string[][] = [];
   const plainUnpackr = new Unpackr({
     useRecords: false,
     mapsAsObjects: true,
     structuredClone: false,
     copyBuffers: true,
-    structures: [],
-    getStructures: malformedStructures,
+    structures: plainStructures,
   } as ConstructorParameters<typeof Unpackr>[0]);
   // Graph bodies: records (so a Map stays a Map) and structured clone (identity, cycles).
+  // This packer writes 64..127 with a uint8 prefix, so 0x40-0x7f are always record ids.
   const graphPackr = new Packr({ ...PACK_OPTIONS, structuredClone: true, useRecords: true });
+  const graphStructures: string[][] = [];
   const graphUnpackr = new Unpackr({
     mapsAsObjects: false,
     structuredClone: true,
     copyBuffers: true,
-    structures: [],
+    structures: graphStructures,
     getStructures: malformedStructures,
   } as ConstructorParameters<typeof Unpackr>[0]);
 
@@ -195,10 +208,10 @@ export function createCodec(options: CodecOptions): Codec {
     if (def === undefined) {
       throw new CodecError(
         'HERALD_ERR_UNKNOWN_TYPE',
-        `message type ${JSON.stringify(type)} is not in the catalogue`,
+        `message type ${label(type)} is not in the catalogue`,
       );
     }
-    if (validateOnEncode) validateMessage(def, message, catalogue, def.graph);
+    if (validateOnEncode) validateMessage(def, message, catalogue, def.graph, maxMessageBytes);
     return def;
   }
 
@@ -270,7 +283,50 @@ export function createCodec(options: CodecOptions): Codec {
   }
 
   function validate(def: AnyMessageType, raw: unknown, graph: boolean): AnyMessage {
-    return validateMessage(def, raw, catalogue, graph);
+    return validateMessage(def, raw, catalogue, graph, maxMessageBytes);
+  }
+
+  // The first value of a self-contained body, read in msgpackr's sequential mode: its
+  // "end of buffer not reached" check builds a JSON view of the value read so far, which
+  // for a DAG of shared arrays costs one visit per path (2^depth). We check the end instead.
+  let firstValue: unknown;
+  let firstEnd = -1;
+  const takeFirst = (value: unknown, _start?: number, end?: number): boolean => {
+    firstValue = value;
+    firstEnd = end ?? -1;
+    return false;
+  };
+
+  /** Unpacks a whole self-contained body (one msgpack value, nothing after it). */
+  function unpackSelfContained(
+    graph: boolean,
+    bytes: Uint8Array,
+    start: number,
+    addresses: readonly Address[] | null,
+  ): unknown {
+    const input = start === 0 ? bytes : bytes.subarray(start);
+    // Sequential mode keeps record definitions between calls; a body never sees another's.
+    const structures = graph ? graphStructures : plainStructures;
+    structures.length = 0;
+    firstEnd = -1;
+    setAddressSpace(addresses);
+    try {
+      (graph ? graphUnpackr : plainUnpackr).unpackMultiple(input, takeFirst);
+    } catch (error) {
+      throw toDecodeError(error);
+    } finally {
+      setAddressSpace(null);
+      structures.length = 0;
+    }
+    const value = firstValue;
+    firstValue = undefined;
+    if (firstEnd !== input.length) {
+      throw new CodecError(
+        'HERALD_ERR_MALFORMED',
+        `body holds ${input.length - firstEnd} bytes after its value`,
+      );
+    }
+    return value;
   }
 
   function decodeSelfContained(
@@ -280,8 +336,9 @@ export function createCodec(options: CodecOptions): Codec {
     flags: number,
   ): AnyMessage {
     const graph = (flags & BODY_FLAG_GRAPH) !== 0;
-    const raw = unpack(graph ? graphUnpackr : plainUnpackr, body, 0, addresses);
-    return validateMessage(def, raw, catalogue, graph);
+    if (graph) checkGraphType(def);
+    const raw = unpackSelfContained(graph, body, 0, addresses);
+    return validateMessage(def, raw, catalogue, graph, maxMessageBytes);
   }
 
   function defOf(typeName: string): AnyMessageType {
@@ -289,7 +346,7 @@ export function createCodec(options: CodecOptions): Codec {
     if (def === undefined) {
       throw new CodecError(
         'HERALD_ERR_UNKNOWN_TYPE',
-        `message type ${JSON.stringify(typeName)} is not in the catalogue`,
+        `message type ${label(typeName)} is not in the catalogue`,
       );
     }
     return def;
@@ -297,7 +354,7 @@ export function createCodec(options: CodecOptions): Codec {
 
   function checkFlags(flags: number): void {
     if (!Number.isInteger(flags) || (flags & ~BODY_FLAGS_KNOWN) !== 0 || flags < 0) {
-      throw new CodecError('HERALD_ERR_MALFORMED', `unknown body flags ${String(flags)}`);
+      throw new CodecError('HERALD_ERR_MALFORMED', `unknown body flags ${label(flags)}`);
     }
     if ((flags & BODY_FLAG_STREAM) !== 0 && (flags & BODY_FLAG_GRAPH) !== 0) {
       throw new CodecError('HERALD_ERR_MALFORMED', 'a body cannot be both stream and graph');
@@ -336,26 +393,11 @@ export function createCodec(options: CodecOptions): Codec {
     },
 
     decode(bytes: Uint8Array): AnyMessage {
-      if (!(bytes instanceof Uint8Array)) {
-        throw new CodecError('HERALD_ERR_MALFORMED', 'decode expects a Uint8Array');
+      try {
+        return decodeBlob(bytes);
+      } catch (error) {
+        throw decodeFailure(error);
       }
-      checkSize(bytes.length);
-      if (bytes.length < BLOB_HEADER_BYTES || bytes[0] !== BLOB_VERSION) {
-        throw new CodecError('HERALD_ERR_MALFORMED', 'not a Herald blob (bad version byte)');
-      }
-      const flags = bytes[1] as number;
-      if ((flags & ~BODY_FLAG_GRAPH) !== 0) {
-        throw new CodecError('HERALD_ERR_MALFORMED', `unknown blob flags ${flags}`);
-      }
-      const nameLength = bytes[2] as number;
-      const bodyStart = BLOB_HEADER_BYTES + nameLength;
-      if (nameLength === 0 || bodyStart >= bytes.length) {
-        throw new CodecError('HERALD_ERR_MALFORMED', 'blob is truncated');
-      }
-      const def = defOf(readAscii(bytes, BLOB_HEADER_BYTES, bodyStart));
-      const graph = flags !== 0;
-      const raw = unpack(graph ? graphUnpackr : plainUnpackr, bytes, bodyStart, null);
-      return validateMessage(def, raw, catalogue, graph);
     },
 
     encodeBody(message: AnyMessage): EncodedBody {
@@ -368,22 +410,72 @@ export function createCodec(options: CodecOptions): Codec {
       addresses: readonly Address[] = NO_ADDRESSES,
       flags = 0,
     ): AnyMessage {
-      if (!(body instanceof Uint8Array)) {
-        throw new CodecError('HERALD_ERR_MALFORMED', 'decodeBody expects a Uint8Array');
+      try {
+        return decodeBody(typeName, body, addresses, flags);
+      } catch (error) {
+        throw decodeFailure(error);
       }
-      checkSize(body.length);
-      checkFlags(flags);
-      if ((flags & BODY_FLAG_STREAM) !== 0) {
-        throw new CodecError(
-          'HERALD_ERR_STREAM_STATE',
-          'a stream body can only be decoded by the stream decoder it was encoded for',
-        );
-      }
-      return decodeSelfContained(defOf(typeName), body, addresses, flags);
     },
 
     createStream(): CodecStream {
       return { encoder: createStreamEncoder(core), decoder: createStreamDecoder(core) };
     },
   };
+
+  function decodeBlob(bytes: Uint8Array): AnyMessage {
+    if (!(bytes instanceof Uint8Array)) {
+      throw new CodecError('HERALD_ERR_MALFORMED', 'decode expects a Uint8Array');
+    }
+    checkSize(bytes.length);
+    if (bytes.length < BLOB_HEADER_BYTES || bytes[0] !== BLOB_VERSION) {
+      throw new CodecError('HERALD_ERR_MALFORMED', 'not a Herald blob (bad version byte)');
+    }
+    const flags = bytes[1] as number;
+    if ((flags & ~BODY_FLAG_GRAPH) !== 0) {
+      throw new CodecError('HERALD_ERR_MALFORMED', `unknown blob flags ${flags}`);
+    }
+    const nameLength = bytes[2] as number;
+    const bodyStart = BLOB_HEADER_BYTES + nameLength;
+    if (nameLength === 0 || bodyStart >= bytes.length) {
+      throw new CodecError('HERALD_ERR_MALFORMED', 'blob is truncated');
+    }
+    const def = defOf(readAscii(bytes, BLOB_HEADER_BYTES, bodyStart));
+    const graph = flags !== 0;
+    if (graph) checkGraphType(def);
+    const raw = unpackSelfContained(graph, bytes, bodyStart, null);
+    return validateMessage(def, raw, catalogue, graph, maxMessageBytes);
+  }
+
+  function decodeBody(
+    typeName: string,
+    body: Uint8Array,
+    addresses: readonly Address[],
+    flags: number,
+  ): AnyMessage {
+    if (!(body instanceof Uint8Array)) {
+      throw new CodecError('HERALD_ERR_MALFORMED', 'decodeBody expects a Uint8Array');
+    }
+    checkSize(body.length);
+    checkFlags(flags);
+    if ((flags & BODY_FLAG_STREAM) !== 0) {
+      throw new CodecError(
+        'HERALD_ERR_STREAM_STATE',
+        'a stream body can only be decoded by the stream decoder it was encoded for',
+      );
+    }
+    return decodeSelfContained(defOf(typeName), body, addresses, flags);
+  }
+}
+
+/**
+ * Graph mode (shared references, cycles) only for types declared `graph: true`: any other
+ * type's values are trees, and its validators and consumers may count on that.
+ */
+function checkGraphType(def: AnyMessageType): void {
+  if (!def.graph) {
+    throw new CodecError(
+      'HERALD_ERR_MALFORMED',
+      `${def.type} is not declared graph: its body cannot be a graph body`,
+    );
+  }
 }

@@ -20,8 +20,9 @@
 import { Packr, Unpackr } from 'msgpackr';
 import type { Address } from './address.js';
 import type { CodecCore, EncodedBody } from './codec.js';
-import { PACK_OPTIONS, toEncodeError } from './msgpack.js';
+import { PACK_OPTIONS, decodeFailure, toEncodeError } from './msgpack.js';
 import { BODY_FLAG_GRAPH, BODY_FLAG_STREAM, BODY_FLAGS_KNOWN } from './constants.js';
+import { label } from './describe.js';
 import { CodecError } from './errors.js';
 import { startCollectingAddresses, stopCollectingAddresses } from './extensions.js';
 import type { AnyMessage } from './schema.js';
@@ -76,7 +77,12 @@ type Structures = string[][] & { sharedLength?: number };
 type SharedKeys = string[] & { isShared?: boolean; highByte?: number };
 
 const updatePackr = new Packr({ useRecords: false });
-const updateUnpackr = new Unpackr({ useRecords: false, mapsAsObjects: true });
+// Updates are lists of lists of strings: no shared references (structured clone) in them.
+const updateUnpackr = new Unpackr({
+  useRecords: false,
+  mapsAsObjects: true,
+  structuredClone: false,
+} as ConstructorParameters<typeof Unpackr>[0]);
 
 export function createStreamEncoder(core: CodecCore): StreamEncoder {
   const structures: Structures = [];
@@ -166,49 +172,11 @@ export function createStreamDecoder(core: CodecCore): StreamDecoder {
     },
 
     applyStructures(update: Uint8Array): void {
-      if (!(update instanceof Uint8Array)) throw streamError('a structure update must be bytes');
-      if (update.length > core.maxMessageBytes) {
-        throw new CodecError('HERALD_ERR_TOO_LARGE', 'structure update exceeds maxMessageBytes');
-      }
-      let decoded: unknown;
       try {
-        decoded = updateUnpackr.unpack(update);
+        applyStructures(update);
       } catch (error) {
-        throw new CodecError('HERALD_ERR_STREAM_STATE', 'malformed structure update', {
-          cause: error,
-        });
+        throw decodeFailure(error);
       }
-      const shared = structures.sharedLength ?? 0;
-      if (!Array.isArray(decoded) || decoded.length < 2 || typeof decoded[0] !== 'number') {
-        throw streamError('malformed structure update');
-      }
-      if (decoded[0] !== shared) {
-        throw streamError(
-          `structure update starts at shape ${String(decoded[0])} but ${shared} are applied (lost or reordered update)`,
-        );
-      }
-      if (shared + decoded.length - 1 > core.maxStreamStructures) {
-        throw streamError(
-          `structure update exceeds maxStreamStructures ${core.maxStreamStructures}`,
-        );
-      }
-      const added: SharedKeys[] = [];
-      for (let i = 1; i < decoded.length; i++) {
-        const keys: unknown = decoded[i];
-        if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
-          throw streamError('a structure in the update is not a list of field names');
-        }
-        added.push(keys as SharedKeys);
-      }
-      // Drop any per-message structure msgpackr left behind, then append the shared ones.
-      structures.length = shared;
-      for (const keys of added) {
-        const id = structures.length;
-        keys.isShared = true;
-        if (id >= 32) keys.highByte = (id - 32) >> 5;
-        structures.push(keys);
-      }
-      structures.sharedLength = structures.length;
     },
 
     decodeBody(
@@ -217,35 +185,92 @@ export function createStreamDecoder(core: CodecCore): StreamDecoder {
       addresses: readonly Address[] = NO_ADDRESSES,
       flags = BODY_FLAG_STREAM,
     ): AnyMessage {
-      if (!(body instanceof Uint8Array)) {
-        throw new CodecError('HERALD_ERR_MALFORMED', 'decodeBody expects a Uint8Array');
+      try {
+        return decodeBody(typeName, body, addresses, flags);
+      } catch (error) {
+        throw decodeFailure(error);
       }
-      if (body.length > core.maxMessageBytes) {
-        throw new CodecError(
-          'HERALD_ERR_TOO_LARGE',
-          `input of ${body.length} bytes exceeds maxMessageBytes ${core.maxMessageBytes}`,
-        );
-      }
-      if (
-        !Number.isInteger(flags) ||
-        flags < 0 ||
-        (flags & ~BODY_FLAGS_KNOWN) !== 0 ||
-        flags === (BODY_FLAG_STREAM | BODY_FLAG_GRAPH)
-      ) {
-        throw new CodecError('HERALD_ERR_MALFORMED', `unknown body flags ${String(flags)}`);
-      }
-      const def = core.catalogue.get(typeName);
-      if (def === undefined) {
-        throw new CodecError(
-          'HERALD_ERR_UNKNOWN_TYPE',
-          `message type ${JSON.stringify(typeName)} is not in the catalogue`,
-        );
-      }
-      if ((flags & BODY_FLAG_STREAM) === 0) {
-        return core.decodeSelfContained(def, body, addresses, flags);
-      }
-      const raw = core.unpack(unpackr, body, 0, addresses);
-      return core.validate(def, raw, false);
     },
   };
+
+  function applyStructures(update: Uint8Array): void {
+    if (!(update instanceof Uint8Array)) throw streamError('a structure update must be bytes');
+    if (update.length > core.maxMessageBytes) {
+      throw new CodecError('HERALD_ERR_TOO_LARGE', 'structure update exceeds maxMessageBytes');
+    }
+    let decoded: unknown;
+    try {
+      decoded = updateUnpackr.unpack(update);
+    } catch (error) {
+      throw new CodecError('HERALD_ERR_STREAM_STATE', 'malformed structure update', {
+        cause: error,
+      });
+    }
+    const shared = structures.sharedLength ?? 0;
+    if (!Array.isArray(decoded) || decoded.length < 2 || typeof decoded[0] !== 'number') {
+      throw streamError('malformed structure update');
+    }
+    if (decoded[0] !== shared) {
+      throw streamError(
+        `structure update starts at shape ${label(decoded[0])} but ${shared} are applied (lost or reordered update)`,
+      );
+    }
+    if (shared + decoded.length - 1 > core.maxStreamStructures) {
+      throw streamError(`structure update exceeds maxStreamStructures ${core.maxStreamStructures}`);
+    }
+    const added: SharedKeys[] = [];
+    for (let i = 1; i < decoded.length; i++) {
+      const keys: unknown = decoded[i];
+      if (!Array.isArray(keys) || !keys.every((k) => typeof k === 'string')) {
+        throw streamError('a structure in the update is not a list of field names');
+      }
+      added.push(keys as SharedKeys);
+    }
+    // Drop any per-message structure msgpackr left behind, then append the shared ones.
+    structures.length = shared;
+    for (const keys of added) {
+      const id = structures.length;
+      keys.isShared = true;
+      if (id >= 32) keys.highByte = (id - 32) >> 5;
+      structures.push(keys);
+    }
+    structures.sharedLength = structures.length;
+  }
+
+  function decodeBody(
+    typeName: string,
+    body: Uint8Array,
+    addresses: readonly Address[],
+    flags: number,
+  ): AnyMessage {
+    if (!(body instanceof Uint8Array)) {
+      throw new CodecError('HERALD_ERR_MALFORMED', 'decodeBody expects a Uint8Array');
+    }
+    if (body.length > core.maxMessageBytes) {
+      throw new CodecError(
+        'HERALD_ERR_TOO_LARGE',
+        `input of ${body.length} bytes exceeds maxMessageBytes ${core.maxMessageBytes}`,
+      );
+    }
+    if (
+      !Number.isInteger(flags) ||
+      flags < 0 ||
+      (flags & ~BODY_FLAGS_KNOWN) !== 0 ||
+      flags === (BODY_FLAG_STREAM | BODY_FLAG_GRAPH)
+    ) {
+      throw new CodecError('HERALD_ERR_MALFORMED', `unknown body flags ${label(flags)}`);
+    }
+    const def = core.catalogue.get(typeName);
+    if (def === undefined) {
+      throw new CodecError(
+        'HERALD_ERR_UNKNOWN_TYPE',
+        `message type ${label(typeName)} is not in the catalogue`,
+      );
+    }
+    if ((flags & BODY_FLAG_STREAM) === 0) {
+      return core.decodeSelfContained(def, body, addresses, flags);
+    }
+    const raw = core.unpack(unpackr, body, 0, addresses);
+    return core.validate(def, raw, false);
+  }
 }

@@ -11,15 +11,34 @@
  *   `HERALD_ERR_SCHEMA` and a `path` such as `Order.items[3].name`.
  * - An `anyMessage` whose type is not in the catalogue fails with `HERALD_ERR_UNKNOWN_TYPE`.
  * - In graph mode (bodies that may hold shared references and cycles) each source object is
- *   validated once and its result reused, so identity and cycles survive validation.
+ *   validated once per schema node and its result reused, so identity and cycles survive
+ *   validation (a source object met under two different schema nodes gets one output for
+ *   each: a result checked against one schema is never handed out for another).
+ *
+ * Work is linear in the input, whatever its shape (see docs/codec.md, "Decoding hostile
+ * input"):
+ * - Every container checker memoises its results per source object once memoisation is on:
+ *   from the start in graph mode (a DAG of shared arrays is walked once, not once per path),
+ *   and in tree mode from the first union option that fails on an object (a union retries
+ *   its options on the same value; without the memo, nested unions cost 2^depth). Failures
+ *   are memoised too. So every (object, schema node) pair is walked at most once.
+ * - `t.json()` in graph mode measures each distinct object once (size and height memoised),
+ *   rejects cycles, and bounds the expanded size (the value written out as a tree).
+ * - Cycles meet unions: a value checked against a schema node while it is still being
+ *   checked (a cycle) is assumed valid; if it then fails, results built on that assumption
+ *   cannot be trusted, so the failure is final (`fatal`): no union tries another option.
+ *   Such a value is rejected even if a later option would have matched it.
  *
  * Validators never throw while checking: they return the `FAIL` sentinel and record the
  * reason in a module-level context (validation is synchronous and never re-entered), so the
- * hot path allocates nothing but the output values.
+ * hot path allocates nothing but the output values. Messages and paths describe untrusted
+ * values only through `describe`/`label` (bounded, never throwing).
  */
 import { Address } from './address.js';
-import { MAX_JSON_DEPTH } from './constants.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, MAX_JSON_DEPTH } from './constants.js';
+import { describe, label } from './describe.js';
 import { CodecError, type CodecErrorCode } from './errors.js';
+import { codecProbe } from './probe.js';
 import type { AnyMessage, AnyMessageType, Fields, Schema } from './schema.js';
 
 /** Where `anyMessage` looks types up: a catalogue. */
@@ -30,9 +49,50 @@ export interface TypeLookup {
 const FAIL: unique symbol = Symbol('herald.codec.fail');
 type Checker = (value: unknown, ctx: Context) => unknown;
 
+/** States of a memoised (source object, checker) pair. */
+const PENDING = 0;
+/** Still being checked and already met again through a cycle: its output was handed out. */
+const CYCLIC = 1;
+const DONE = 2;
+const FAILED = 3;
+
+interface MemoEntry {
+  state: number;
+  /** The output (also while pending: cycles and shared references get the same object). */
+  value: unknown;
+  code: CodecErrorCode;
+  message: string;
+}
+
+/** States of a JSON object measured in graph mode. */
+const MEASURING = 0;
+const MEASURED = 1;
+/** Not JSON whatever the path to it: a cycle, a non-JSON value, too large. */
+const NOT_JSON = 2;
+/** Too deep when reached at `depth` or deeper; may be measured again from a shallower path. */
+const TOO_DEEP = 3;
+
+interface JsonEntry {
+  state: number;
+  /** Expanded node count: the value written out as a tree. */
+  nodes: number;
+  /** Objects on the longest chain down from here, this one included. */
+  height: number;
+  depth: number;
+}
+
 interface Context {
   lookup: TypeLookup;
-  memo: Map<object, unknown> | null;
+  graph: boolean;
+  /** Per container checker, its results per source object; null until memoisation is on. */
+  memo: Map<Checker, Map<object, MemoEntry>> | null;
+  /** Graph-mode `t.json()` measurements, shared by every json field of the message. */
+  json: Map<object, JsonEntry> | null;
+  /** Expanded JSON nodes the message may hold in all; what is left of it. */
+  jsonBudget: number;
+  /** A failure that no union may recover from (see the header). */
+  fatal: boolean;
+  work: number;
   code: CodecErrorCode;
   message: string;
   /** Path segments, innermost first (pushed while the failure unwinds). */
@@ -41,7 +101,12 @@ interface Context {
 
 const context: Context = {
   lookup: { get: () => undefined },
+  graph: false,
   memo: null,
+  json: null,
+  jsonBudget: 0,
+  fatal: false,
+  work: 0,
   code: 'HERALD_ERR_SCHEMA',
   message: '',
   path: [],
@@ -58,21 +123,65 @@ function fail(
   return FAIL;
 }
 
-function describe(value: unknown): string {
-  if (value === null) return 'null';
-  if (Array.isArray(value)) return 'array';
-  if (typeof value === 'object') {
-    const name = (Object.getPrototypeOf(value) as { constructor?: { name?: string } } | null)
-      ?.constructor?.name;
-    return name === undefined || name === 'Object' ? 'object' : name;
-  }
-  return typeof value;
-}
-
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   if (typeof value !== 'object' || value === null) return false;
   const proto: unknown = Object.getPrototypeOf(value);
   return proto === Object.prototype || proto === null;
+}
+
+/*
+ * Memoisation of container checkers. A checker calls `recall` first; on a miss it builds its
+ * output, registers it with `enter` (so a cycle back to the value gets the same output),
+ * and ends with `done` or `abandon`.
+ */
+
+/** The memo table of `checker`, or null while this validation does not memoise. */
+function tableOf(c: Context, checker: Checker): Map<object, MemoEntry> | null {
+  const memo = c.memo;
+  if (memo === null) return null;
+  let table = memo.get(checker);
+  if (table === undefined) {
+    table = new Map();
+    memo.set(checker, table);
+  }
+  return table;
+}
+
+/** The earlier result for a memo hit: the output, or the earlier failure again. */
+function recall(entry: MemoEntry, c: Context): unknown {
+  if (entry.state === FAILED) return fail(c, entry.message, entry.code);
+  if (entry.state === PENDING) entry.state = CYCLIC;
+  return entry.value;
+}
+
+function enter(
+  table: Map<object, MemoEntry> | null,
+  source: object,
+  out: unknown,
+): MemoEntry | null {
+  if (table === null) return null;
+  const entry: MemoEntry = { state: PENDING, value: out, code: 'HERALD_ERR_SCHEMA', message: '' };
+  table.set(source, entry);
+  return entry;
+}
+
+function done<T>(entry: MemoEntry | null, out: T): T {
+  if (entry !== null) entry.state = DONE;
+  return out;
+}
+
+/** Records the failure of the value being checked, under path segment `segment`. */
+function abandon(entry: MemoEntry | null, c: Context, segment: string): typeof FAIL {
+  c.path.push(segment);
+  if (entry !== null) {
+    // Outputs built while this one was assumed valid (through a cycle) may hold it.
+    if (entry.state === CYCLIC) c.fatal = true;
+    entry.state = FAILED;
+    entry.value = undefined;
+    entry.code = c.code;
+    entry.message = c.message;
+  }
+  return FAIL;
 }
 
 const schemaCache = new WeakMap<object, Checker>();
@@ -81,7 +190,14 @@ const messageCache = new WeakMap<AnyMessageType, Checker>();
 const checkNumber: Checker = (v, c) =>
   typeof v === 'number' ? v : fail(c, `expected a number, got ${describe(v)}`);
 const checkInt: Checker = (v, c) =>
-  Number.isSafeInteger(v) ? v : fail(c, `expected a safe integer, got ${describe(v)} ${String(v)}`);
+  Number.isSafeInteger(v)
+    ? v
+    : fail(
+        c,
+        typeof v === 'number' || typeof v === 'bigint'
+          ? `expected a safe integer, got ${describe(v)} ${label(v)}`
+          : `expected a safe integer, got ${describe(v)}`,
+      );
 const checkBoolean: Checker = (v, c) =>
   typeof v === 'boolean' ? v : fail(c, `expected a boolean, got ${describe(v)}`);
 const checkBigint: Checker = (v, c) => {
@@ -97,7 +213,8 @@ const checkUnknown: Checker = (v) => v;
 const checkAddress: Checker = (v, c) =>
   v instanceof Address ? v : fail(c, `expected an Address, got ${describe(v)}`);
 
-function isJson(value: unknown, depth: number): boolean {
+/** Tree mode: values cannot share objects, so a plain walk visits each object once. */
+function isJson(value: unknown, depth: number, c: Context): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':
@@ -107,20 +224,117 @@ function isJson(value: unknown, depth: number): boolean {
     case 'object': {
       if (value === null) return true;
       if (depth >= MAX_JSON_DEPTH) return false;
+      c.work++;
       if (Array.isArray(value)) {
-        for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1)) return false;
+        for (let i = 0; i < value.length; i++) if (!isJson(value[i], depth + 1, c)) return false;
         return true;
       }
       if (!isPlainObject(value)) return false;
-      for (const key in value) if (!isJson(value[key], depth + 1)) return false;
+      for (const key in value) if (!isJson(value[key], depth + 1, c)) return false;
       return true;
     }
     default:
       return false;
   }
 }
-const checkJson: Checker = (v, c) =>
-  isJson(v, 0) ? v : fail(c, `expected a JSON value (no cycles, depth < ${MAX_JSON_DEPTH})`);
+
+/** Height of the value last measured by `measureJson` (0 for a primitive). */
+let measuredHeight = 0;
+const MEASURE_NOT_JSON = -1;
+const MEASURE_TOO_DEEP = -2;
+
+/**
+ * Graph mode: the expanded node count of a JSON value, or a negative MEASURE_* reason. Each
+ * distinct object is walked once (size and height memoised): a DAG of shared arrays costs
+ * its number of objects, not its number of paths. An object met again while it is measured
+ * is a cycle, which JSON cannot hold.
+ */
+function measureJson(value: unknown, depth: number, c: Context): number {
+  switch (typeof value) {
+    case 'string':
+    case 'boolean':
+      measuredHeight = 0;
+      return 1;
+    case 'number':
+      measuredHeight = 0;
+      return Number.isFinite(value) ? 1 : MEASURE_NOT_JSON;
+    case 'object':
+      if (value === null) {
+        measuredHeight = 0;
+        return 1;
+      }
+      break;
+    default:
+      return MEASURE_NOT_JSON;
+  }
+  const memo = (c.json ??= new Map());
+  let entry = memo.get(value);
+  if (entry !== undefined) {
+    switch (entry.state) {
+      case MEASURED:
+        if (depth + entry.height > MAX_JSON_DEPTH) return MEASURE_TOO_DEEP;
+        measuredHeight = entry.height;
+        return entry.nodes;
+      case TOO_DEEP:
+        if (depth >= entry.depth) return MEASURE_TOO_DEEP;
+        break; // reached from a shallower path: measure it again from here
+      default:
+        return MEASURE_NOT_JSON; // a cycle, or known not to be JSON
+    }
+  }
+  if (depth >= MAX_JSON_DEPTH) return MEASURE_TOO_DEEP;
+  if (!Array.isArray(value) && !isPlainObject(value)) return MEASURE_NOT_JSON;
+  if (entry === undefined) {
+    entry = { state: MEASURING, nodes: 0, height: 0, depth };
+    memo.set(value, entry);
+  }
+  entry.state = MEASURING;
+  entry.depth = depth;
+  c.work++;
+  let nodes = 1;
+  let height = 1;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) {
+      const n = measureJson(value[i], depth + 1, c);
+      if (n < 0) return abandonJson(entry, n);
+      nodes += n;
+      if (measuredHeight >= height) height = measuredHeight + 1;
+      if (nodes > c.jsonBudget) return abandonJson(entry, MEASURE_NOT_JSON);
+    }
+  } else {
+    for (const key in value) {
+      const n = measureJson((value as Record<string, unknown>)[key], depth + 1, c);
+      if (n < 0) return abandonJson(entry, n);
+      nodes += n;
+      if (measuredHeight >= height) height = measuredHeight + 1;
+      if (nodes > c.jsonBudget) return abandonJson(entry, MEASURE_NOT_JSON);
+    }
+  }
+  entry.state = MEASURED;
+  entry.nodes = nodes;
+  entry.height = height;
+  measuredHeight = height;
+  return nodes;
+}
+
+function abandonJson(entry: JsonEntry, reason: number): number {
+  entry.state = reason === MEASURE_TOO_DEEP ? TOO_DEEP : NOT_JSON;
+  return reason;
+}
+
+const JSON_EXPECTED = `expected a JSON value (no cycles, depth < ${MAX_JSON_DEPTH})`;
+
+const checkJson: Checker = (v, c) => {
+  if (!c.graph) return isJson(v, 0, c) ? v : fail(c, JSON_EXPECTED);
+  const nodes = measureJson(v, 0, c);
+  if (nodes < 0) return fail(c, JSON_EXPECTED);
+  // Shared sub-values are fine, but not an expansion beyond what one message may carry.
+  c.jsonBudget -= nodes;
+  if (c.jsonBudget < 0) {
+    return fail(c, 'JSON values with shared references expand beyond the message size limit');
+  }
+  return v;
+};
 
 const checkAnyMessage: Checker = (v, c) => {
   if (!isPlainObject(v) || typeof v.type !== 'string') {
@@ -130,7 +344,7 @@ const checkAnyMessage: Checker = (v, c) => {
   if (def === undefined) {
     return fail(
       c,
-      `message type ${JSON.stringify(v.type)} is not in the catalogue`,
+      `message type ${label(v.type)} is not in the catalogue`,
       'HERALD_ERR_UNKNOWN_TYPE',
     );
   }
@@ -151,19 +365,23 @@ function compileFields(fields: Fields, typeName: string | undefined): Checker {
     inherited.push(name in Object.prototype);
     checks.push(compileSchema(isOptional ? schema.inner : schema));
   }
-  const label = typeName === undefined ? 'an object' : `message ${typeName}`;
-  return (v, c) => {
-    if (!isPlainObject(v)) return fail(c, `expected ${label}, got ${describe(v)}`);
+  const what = typeName === undefined ? 'an object' : `message ${typeName}`;
+  const self: Checker = (v, c) => {
+    if (!isPlainObject(v)) return fail(c, `expected ${what}, got ${describe(v)}`);
     if (typeName !== undefined && v.type !== typeName) {
-      return fail(c, `expected message ${typeName}, got ${JSON.stringify(v.type) ?? 'no type'}`);
+      return fail(
+        c,
+        `expected message ${typeName}, got ${v.type === undefined ? 'no type' : label(v.type)}`,
+      );
     }
-    const memo = c.memo;
-    if (memo !== null) {
-      const seen = memo.get(v);
-      if (seen !== undefined) return seen;
+    const table = tableOf(c, self);
+    if (table !== null) {
+      const seen = table.get(v);
+      if (seen !== undefined) return recall(seen, c);
     }
+    c.work++;
     const out: Record<string, unknown> = typeName === undefined ? {} : { type: typeName };
-    if (memo !== null) memo.set(v, out);
+    const entry = enter(table, v, out);
     for (let i = 0; i < count; i++) {
       const name = names[i] as string;
       let raw = v[name];
@@ -171,20 +389,15 @@ function compileFields(fields: Fields, typeName: string | undefined): Checker {
       if (raw === undefined) {
         if (optional[i] === true) continue;
         fail(c, 'missing required field');
-        c.path.push(`.${name}`);
-        memo?.delete(v);
-        return FAIL;
+        return abandon(entry, c, `.${name}`);
       }
       const checked = (checks[i] as Checker)(raw, c);
-      if (checked === FAIL) {
-        c.path.push(`.${name}`);
-        memo?.delete(v);
-        return FAIL;
-      }
+      if (checked === FAIL) return abandon(entry, c, `.${name}`);
       out[name] = checked;
     }
-    return out;
+    return done(entry, out);
   };
+  return self;
 }
 
 /** The checker of a message type (cached per definition). */
@@ -250,121 +463,109 @@ function buildChecker(schema: Schema): Checker {
       return checkAnyMessage;
     case 'literal': {
       const expected = schema.value;
-      return (v, c) =>
-        v === expected ? v : fail(c, `expected ${JSON.stringify(expected)}, got ${describe(v)}`);
+      const shown = label(expected);
+      return (v, c) => (v === expected ? v : fail(c, `expected ${shown}, got ${label(v)}`));
     }
     case 'enum': {
       const values = new Set<unknown>(schema.values);
-      return (v, c) =>
-        values.has(v) ? v : fail(c, `expected one of ${[...values].join(', ')}, got ${String(v)}`);
+      const shown = [...values].join(', ');
+      return (v, c) => (values.has(v) ? v : fail(c, `expected one of ${shown}, got ${label(v)}`));
     }
     case 'array': {
       const element = compileSchema(schema.element);
       const max = schema.maxLength;
-      return (v, c) => {
+      const self: Checker = (v, c) => {
         if (!Array.isArray(v)) return fail(c, `expected an array, got ${describe(v)}`);
         if (max !== undefined && v.length > max) {
           return fail(c, `array of length ${v.length} exceeds maxLength ${max}`);
         }
-        const memo = c.memo;
-        if (memo !== null) {
-          const seen = memo.get(v);
-          if (seen !== undefined) return seen;
+        const table = tableOf(c, self);
+        if (table !== null) {
+          const seen = table.get(v);
+          if (seen !== undefined) return recall(seen, c);
         }
+        c.work++;
         const out: unknown[] = [];
-        if (memo !== null) memo.set(v, out);
+        const entry = enter(table, v, out);
         for (let i = 0; i < v.length; i++) {
           const checked = element(v[i], c);
-          if (checked === FAIL) {
-            c.path.push(`[${i}]`);
-            memo?.delete(v);
-            return FAIL;
-          }
+          if (checked === FAIL) return abandon(entry, c, `[${i}]`);
           out.push(checked);
         }
-        return out;
+        return done(entry, out);
       };
+      return self;
     }
     case 'set': {
       const element = compileSchema(schema.element);
-      return (v, c) => {
+      const self: Checker = (v, c) => {
         // A Set is written as a msgpackr Set extension; a plain array is accepted too.
         if (!(v instanceof Set) && !Array.isArray(v)) {
           return fail(c, `expected a Set, got ${describe(v)}`);
         }
-        const memo = c.memo;
-        if (memo !== null) {
-          const seen = memo.get(v);
-          if (seen !== undefined) return seen;
+        const table = tableOf(c, self);
+        if (table !== null) {
+          const seen = table.get(v);
+          if (seen !== undefined) return recall(seen, c);
         }
+        c.work++;
         const out = new Set<unknown>();
-        if (memo !== null) memo.set(v, out);
+        const entry = enter(table, v, out);
         let i = 0;
         for (const item of v as Iterable<unknown>) {
           const checked = element(item, c);
-          if (checked === FAIL) {
-            c.path.push(`[${i}]`);
-            memo?.delete(v);
-            return FAIL;
-          }
+          if (checked === FAIL) return abandon(entry, c, `[${i}]`);
           out.add(checked);
           i++;
         }
-        return out;
+        return done(entry, out);
       };
+      return self;
     }
     case 'map': {
       const key = compileSchema(schema.key);
       const value = compileSchema(schema.value);
-      return (v, c) => {
+      const self: Checker = (v, c) => {
         if (!(v instanceof Map)) return fail(c, `expected a Map, got ${describe(v)}`);
-        const memo = c.memo;
-        if (memo !== null) {
-          const seen = memo.get(v);
-          if (seen !== undefined) return seen;
+        const table = tableOf(c, self);
+        if (table !== null) {
+          const seen = table.get(v);
+          if (seen !== undefined) return recall(seen, c);
         }
+        c.work++;
         const out = new Map<unknown, unknown>();
-        if (memo !== null) memo.set(v, out);
+        const entry = enter(table, v, out);
         for (const [k, x] of v as Map<unknown, unknown>) {
           const checkedKey = key(k, c);
-          if (checkedKey === FAIL) {
-            c.path.push(`.keys(${String(k)})`);
-            memo?.delete(v);
-            return FAIL;
-          }
+          if (checkedKey === FAIL) return abandon(entry, c, `.keys(${label(k)})`);
           const checked = value(x, c);
-          if (checked === FAIL) {
-            c.path.push(`.get(${String(k)})`);
-            memo?.delete(v);
-            return FAIL;
-          }
+          if (checked === FAIL) return abandon(entry, c, `.get(${label(k)})`);
           out.set(checkedKey, checked);
         }
-        return out;
+        return done(entry, out);
       };
+      return self;
     }
     case 'record': {
       const value = compileSchema(schema.value);
-      return (v, c) => {
+      const self: Checker = (v, c) => {
         if (!isPlainObject(v)) return fail(c, `expected an object, got ${describe(v)}`);
-        const memo = c.memo;
-        if (memo !== null) {
-          const seen = memo.get(v);
-          if (seen !== undefined) return seen;
+        const table = tableOf(c, self);
+        if (table !== null) {
+          const seen = table.get(v);
+          if (seen !== undefined) return recall(seen, c);
         }
+        c.work++;
         const out: Record<string, unknown> = {};
-        if (memo !== null) memo.set(v, out);
+        const entry = enter(table, v, out);
         for (const k of Object.keys(v)) {
           const checked = value(v[k], c);
-          if (checked === FAIL) {
-            c.path.push(`[${JSON.stringify(k)}]`);
-            memo?.delete(v);
-            return FAIL;
-          }
+          if (checked === FAIL) return abandon(entry, c, `[${label(k)}]`);
           out[k] = checked;
         }
-        return out;
+        return done(entry, out);
       };
+      return self;
     }
     case 'object':
       return compileFields(schema.fields, undefined);
@@ -382,6 +583,9 @@ function buildChecker(schema: Schema): Checker {
         for (const option of options) {
           const checked = option(v, c);
           if (checked !== FAIL) return checked;
+          if (c.fatal) return FAIL;
+          // The next option may walk the same objects again: from now on, remember results.
+          if (c.memo === null && typeof v === 'object' && v !== null) c.memo = new Map();
         }
         return fail(c, `${describe(v)} matches no option of the union`);
       };
@@ -402,18 +606,27 @@ function buildChecker(schema: Schema): Checker {
 /**
  * Checks a decoded value against a message type and returns the normalised message, or
  * throws `CodecError` (`HERALD_ERR_SCHEMA` or `HERALD_ERR_UNKNOWN_TYPE`) with a `path`.
- * `graph` must be true when the value may hold shared references or cycles.
+ * `graph` must be true when the value may hold shared references or cycles; then the JSON
+ * values of the message may expand (written out as trees) to at most `maxJsonNodes` nodes
+ * in all (the codec passes its `maxMessageBytes`: one byte per node at least).
  */
 export function validateMessage(
   def: AnyMessageType,
   value: unknown,
   lookup: TypeLookup,
   graph: boolean,
+  maxJsonNodes: number = DEFAULT_MAX_MESSAGE_BYTES,
 ): AnyMessage {
   const check = compileMessage(def);
   const ctx = context;
   ctx.lookup = lookup;
+  ctx.graph = graph;
   ctx.memo = graph ? new Map() : null;
+  ctx.json = null;
+  ctx.jsonBudget = maxJsonNodes;
+  ctx.fatal = false;
+  ctx.work = 0;
+  ctx.path.length = 0;
   let result: unknown;
   try {
     result = check(value, ctx);
@@ -425,7 +638,9 @@ export function validateMessage(
     }
     throw error;
   } finally {
+    codecProbe.validationWork = ctx.work;
     ctx.memo = null;
+    ctx.json = null;
   }
   if (result === FAIL) {
     const path = def.type + ctx.path.reverse().join('');
