@@ -75,7 +75,13 @@ export class TcpTransport implements Transport {
         const port = typeof address === 'object' && address !== null ? address.port : at.port;
         resolve({
           address: { host: at.host, port },
-          close: () => new Promise<void>((done) => server.close(() => done())),
+          // net.Server.close() calls back only once every accepted socket has ended; the
+          // contract keeps those open, so resolve when the listening handle is closed.
+          close: () =>
+            new Promise<void>((done) => {
+              server.close();
+              setImmediate(done);
+            }),
         });
       });
     });
