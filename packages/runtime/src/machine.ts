@@ -4,7 +4,7 @@
  * A machine spawned by Herald reaches the actor it runs in through its xstate `system`:
  *
  * ```ts
- * const server = setup({ ... }).createMachine({
+ * const server = setup({ types: { events: {} as Hello | Stop } }).createMachine({
  *   on: {
  *     Hello: { actions: herald.reply(({ event }) => Welcome({ yourName: event.myName })) },
  *   },
@@ -12,32 +12,71 @@
  * ```
  *
  * `herald.send(to, message)`, `herald.reply(message)` and `herald.forward(to, message, from)`
- * take values or functions of the action arguments; `herald.self(args)` gives the full
- * `Self` (timers, spawn, watch) for use inside any action or guard.
+ * take values or functions of the action arguments (and the action's `params`);
+ * `herald.self(args)` gives the full `Self` (timers, spawn, watch) for use inside any action
+ * or guard.
+ *
+ * The action helpers are typed the way xstate's own `assign` and `sendTo` are: generic in
+ * the context, the event being handled, the params and the machine's events, and returning
+ * xstate's `ActionFunction` of those. TypeScript then takes the type arguments from the place
+ * the action is written (a transition, `entry`, `setup({ actions })`, `enqueue(...)`), so
+ * `({ context, event })` in the callback has the machine's context and the event narrowed to
+ * the transition's type with no annotation or cast.
  */
 import type { Address, AnyMessage } from '@herald/codec';
-import type { EventObject, MachineContext } from 'xstate';
+import type {
+  ActionArgs,
+  ActionFunction,
+  EventObject,
+  MachineContext,
+  ParameterizedObject,
+} from 'xstate';
 import { RuntimeError } from './errors.js';
 import { machineSelves } from './machine-cell.js';
 import type { Self } from './self.js';
 
-interface ActionArgsLike<
-  C extends MachineContext = MachineContext,
-  E extends EventObject = EventObject,
-> {
-  context: C;
-  event: E;
-  system: object;
-}
+/** What an action's `params` may be, as xstate declares it. */
+type Params = ParameterizedObject['params'] | undefined;
 
-type Value<T, C extends MachineContext, E extends EventObject> =
-  T | ((args: { context: C; event: E }) => T);
+/**
+ * An argument of a herald action helper: the value itself, or a function of the action's
+ * arguments (`{ context, event, self, system }`) and its `params` that computes it when the
+ * action runs.
+ */
+type ActionValue<
+  T,
+  TContext extends MachineContext,
+  TExpressionEvent extends EventObject,
+  TParams extends Params,
+  TEvent extends EventObject,
+> = T | ((args: ActionArgs<TContext, TExpressionEvent, TEvent>, params: TParams) => T);
 
-function value<T, C extends MachineContext, E extends EventObject>(
-  v: Value<T, C, E>,
-  args: ActionArgsLike<C, E>,
+/**
+ * What the helpers return: an xstate action function that references no actors, actions,
+ * guards, delays or emitted events of the machine (hence the `never`s, as in `assign`).
+ */
+type HeraldAction<
+  TContext extends MachineContext,
+  TExpressionEvent extends EventObject,
+  TParams extends Params,
+  TEvent extends EventObject,
+> = ActionFunction<TContext, TExpressionEvent, TEvent, TParams, never, never, never, never, never>;
+
+function valueOf<
+  T,
+  TContext extends MachineContext,
+  TExpressionEvent extends EventObject,
+  TParams extends Params,
+  TEvent extends EventObject,
+>(
+  v: ActionValue<T, TContext, TExpressionEvent, TParams, TEvent>,
+  args: ActionArgs<TContext, TExpressionEvent, TEvent>,
+  params: TParams,
 ): T {
-  return typeof v === 'function' ? (v as (a: { context: C; event: E }) => T)(args) : v;
+  // Addresses and messages are never functions, so a function is always an expression.
+  return typeof v === 'function'
+    ? (v as (a: ActionArgs<TContext, TExpressionEvent, TEvent>, p: TParams) => T)(args, params)
+    : v;
 }
 
 function selfOf(args: { system: object }): Self {
@@ -55,28 +94,49 @@ export const herald = {
   /** The Herald actor this machine runs as. */
   self: selfOf,
   /** Action: send a message to an address. */
-  send<C extends MachineContext, E extends EventObject>(
-    to: Value<Address, C, E>,
-    message: Value<AnyMessage, C, E>,
-  ) {
-    return (args: ActionArgsLike<C, E>): void => {
-      selfOf(args).send(value(to, args), value(message, args));
+  send<
+    TContext extends MachineContext,
+    TExpressionEvent extends EventObject,
+    TParams extends Params,
+    TEvent extends EventObject,
+  >(
+    to: ActionValue<Address, TContext, TExpressionEvent, TParams, TEvent>,
+    message: ActionValue<AnyMessage, TContext, TExpressionEvent, TParams, TEvent>,
+  ): HeraldAction<TContext, TExpressionEvent, TParams, TEvent> {
+    return (args, params) => {
+      selfOf(args).send(valueOf(to, args, params), valueOf(message, args, params));
     };
   },
   /** Action: reply to the sender of the current event. */
-  reply<C extends MachineContext, E extends EventObject>(message: Value<AnyMessage, C, E>) {
-    return (args: ActionArgsLike<C, E>): void => {
-      selfOf(args).reply(value(message, args));
+  reply<
+    TContext extends MachineContext,
+    TExpressionEvent extends EventObject,
+    TParams extends Params,
+    TEvent extends EventObject,
+  >(
+    message: ActionValue<AnyMessage, TContext, TExpressionEvent, TParams, TEvent>,
+  ): HeraldAction<TContext, TExpressionEvent, TParams, TEvent> {
+    return (args, params) => {
+      selfOf(args).reply(valueOf(message, args, params));
     };
   },
   /** Action: send with another return address. */
-  forward<C extends MachineContext, E extends EventObject>(
-    to: Value<Address, C, E>,
-    message: Value<AnyMessage, C, E>,
-    returnAddress: Value<Address, C, E>,
-  ) {
-    return (args: ActionArgsLike<C, E>): void => {
-      selfOf(args).forward(value(to, args), value(message, args), value(returnAddress, args));
+  forward<
+    TContext extends MachineContext,
+    TExpressionEvent extends EventObject,
+    TParams extends Params,
+    TEvent extends EventObject,
+  >(
+    to: ActionValue<Address, TContext, TExpressionEvent, TParams, TEvent>,
+    message: ActionValue<AnyMessage, TContext, TExpressionEvent, TParams, TEvent>,
+    returnAddress: ActionValue<Address, TContext, TExpressionEvent, TParams, TEvent>,
+  ): HeraldAction<TContext, TExpressionEvent, TParams, TEvent> {
+    return (args, params) => {
+      selfOf(args).forward(
+        valueOf(to, args, params),
+        valueOf(message, args, params),
+        valueOf(returnAddress, args, params),
+      );
     };
   },
   /** The return address of the event being handled (for storing in context). */

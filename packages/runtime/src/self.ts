@@ -37,6 +37,12 @@ export type MatchedBy<D> = D extends { is(value: unknown): value is infer M } ? 
 type Received<D extends readonly Matcher[]> = MatchedBy<D[number]>;
 
 /**
+ * Receive options that certainly carry no `timeout` (only `save`): a receive given these
+ * cannot end in TimedOut, so its result type leaves TimedOut out.
+ */
+type UntimedOptions = ReceiveOptions & { readonly timeout?: undefined };
+
+/**
  * What an actor sees of itself. Function actors get it as their first argument; handler
  * actors and machine actions (through `herald.self()`) get the same interface.
  */
@@ -78,27 +84,37 @@ export interface Self {
   /**
    * Waits for the next message of one of the given types (function actors only).
    * Messages that neither match nor are saved become dead letters. A Stop that is not
-   * matched ends the actor with Aborted.
+   * matched ends the actor with Aborted. The result is typed as the union of the given
+   * types, plus TimedOut when the options may carry a `timeout`.
    */
   receive<const D extends readonly Matcher[]>(...types: D): Promise<Received<D>>;
+  receive<const D extends readonly Matcher[]>(
+    ...args: [...types: D, options: UntimedOptions]
+  ): Promise<Received<D>>;
   receive<const D extends readonly Matcher[]>(
     ...args: [...types: D, options: ReceiveOptions]
   ): Promise<Received<D> | TimedOut>;
 
   /**
    * Sends `message` to `to` and waits for a reply of one of the given types. Other
-   * messages that arrive meanwhile are saved for later. Function actors only.
+   * messages that arrive meanwhile are saved for later. Function actors only. Typed as
+   * `receive` is.
    */
-  ask<const D extends readonly Matcher[]>(
-    to: Address,
-    message: AnyMessage,
-    ...args: [...types: D, options: ReceiveOptions]
-  ): Promise<Received<D> | TimedOut>;
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...types: D
   ): Promise<Received<D>>;
+  ask<const D extends readonly Matcher[]>(
+    to: Address,
+    message: AnyMessage,
+    ...args: [...types: D, options: UntimedOptions]
+  ): Promise<Received<D>>;
+  ask<const D extends readonly Matcher[]>(
+    to: Address,
+    message: AnyMessage,
+    ...args: [...types: D, options: ReceiveOptions]
+  ): Promise<Received<D> | TimedOut>;
 
   /** Ends the actor with `value` (handler actors; function actors return instead). */
   complete(value?: unknown): void;
