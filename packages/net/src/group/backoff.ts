@@ -94,7 +94,7 @@ export function backoffFor(scope: AddressScope): BackoffPolicy {
 }
 
 /**
- * Throws {@link BadPolicyError} (`HERALD_ERR_BAD_POLICY`) unless every delay and the jitter
+ * Throws {@link BadPolicyError} (`HERALD_ERR_BAD_OPTION`) unless every delay and the jitter
  * are finite and non-negative, the quantum is finite and positive, and `stepLimit`, when
  * given, is a non-negative integer.
  */

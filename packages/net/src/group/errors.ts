@@ -3,33 +3,37 @@
  * stable `code` that callers can switch on; the message is for humans and may change.
  *
  * Only programmer errors are thrown. Things that happen in normal operation (a member's
- * connection drops, retries run out) are reported as messages, never as exceptions.
+ * connection drops, retries run out) are reported as messages, never as exceptions. Both
+ * kinds of bad configuration (a retry policy, a group table or option) throw the one
+ * documented code for bad options, `HERALD_ERR_BAD_OPTION`; the class and `field` say
+ * which.
  */
-export type GroupErrorCode = 'HERALD_ERR_BAD_POLICY' | 'HERALD_ERR_BAD_GROUP';
+import { NetError, type NetErrorCode } from '../errors.js';
+
+export type GroupErrorCode = NetErrorCode;
 
 /** Base class of every error thrown by the group layer. */
-export class GroupError extends Error {
-  override readonly name: string = 'GroupError';
-  readonly code: GroupErrorCode;
+export class GroupError extends NetError {
+  static override readonly brand: symbol = Symbol.for('herald.error.GroupError');
 
-  constructor(code: GroupErrorCode, message: string, options: { cause?: unknown } = {}) {
-    super(message, options.cause === undefined ? undefined : { cause: options.cause });
-    this.code = code;
-  }
+  override readonly name: string = 'GroupError';
+  declare readonly code: GroupErrorCode;
 }
 
 /**
  * A retry policy is unusable: a delay, the jitter or the quantum is negative or not finite, or
  * the step limit is not a non-negative integer. Raised when the policy is handed to
- * {@link Backoff} (or to `validateBackoffPolicy`), never later in the middle of a retry loop.
+ * `connectTo()` or `listenAt()`, never later in the middle of a retry loop.
  */
 export class BadPolicyError extends GroupError {
-  override readonly name = 'BadPolicyError';
+  static override readonly brand: symbol = Symbol.for('herald.error.BadPolicyError');
+
+  override readonly name: string = 'BadPolicyError';
   /** The offending field, e.g. `steps[1]` or `jitterQuantumMs`. */
   readonly field: string;
 
   constructor(field: string, message: string, options: { cause?: unknown } = {}) {
-    super('HERALD_ERR_BAD_POLICY', message, options);
+    super('HERALD_ERR_BAD_OPTION', message, options);
     this.field = field;
   }
 }
@@ -40,12 +44,14 @@ export class BadPolicyError extends GroupError {
  * a non-negative integer. Raised by `groupTable()`, `connectTo()` or `createGroup()`.
  */
 export class BadGroupError extends GroupError {
-  override readonly name = 'BadGroupError';
+  static override readonly brand: symbol = Symbol.for('herald.error.BadGroupError');
+
+  override readonly name: string = 'BadGroupError';
   /** The offending member name or option. */
   readonly field: string;
 
   constructor(field: string, message: string, options: { cause?: unknown } = {}) {
-    super('HERALD_ERR_BAD_GROUP', message, options);
+    super('HERALD_ERR_BAD_OPTION', message, options);
     this.field = field;
   }
 }

@@ -37,7 +37,7 @@ const IDENTIFIER = /^[A-Za-z_$][A-Za-z0-9_$]*$/;
  * Declares the members of a group. Names must be identifiers and may not be one of the
  * view's own properties (`address`, `update`, `stop`, `ready`, `names`, `remoteOf`,
  * `endpointOf`) or an `Object.prototype` property. Throws BadGroupError
- * (`HERALD_ERR_BAD_GROUP`) otherwise, or when the table is empty.
+ * (`HERALD_ERR_BAD_OPTION`) otherwise, or when the table is empty.
  */
 export function groupTable<const T extends MemberTable>(members: T): GroupTable<T> {
   const names = Object.keys(members) as (keyof T & string)[];

@@ -240,7 +240,7 @@ describe('backoff - policy validation', () => {
     ['a step given as a string', { ...base, steps: ['2000' as unknown as number] }, 'steps[0]'],
   ];
 
-  it.each(bad)('backoff - rejects %s with HERALD_ERR_BAD_POLICY', (_what, policy, field) => {
+  it.each(bad)('backoff - rejects %s with HERALD_ERR_BAD_OPTION', (_what, policy, field) => {
     let caught: unknown;
     try {
       new Backoff(policy);
@@ -250,7 +250,7 @@ describe('backoff - policy validation', () => {
     expect(caught).toBeInstanceOf(BadPolicyError);
     expect(isGroupError(caught)).toBe(true);
     const error = caught as BadPolicyError;
-    expect(error.code).toBe('HERALD_ERR_BAD_POLICY');
+    expect(error.code).toBe('HERALD_ERR_BAD_OPTION');
     expect(error.name).toBe('BadPolicyError');
     expect(error.field).toBe(field);
     expect(error.message).toContain(field);
