@@ -152,7 +152,7 @@ async function ponger(self: Self) {
   let served = 0;
   for (;;) {
     const message = await self.receive(Ping, Stop);
-    if (message.type === 'Stop') return served;
+    if (Stop.is(message)) return served;
     served++;
     self.reply(Pong({ n: message.n }));
   }

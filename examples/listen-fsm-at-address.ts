@@ -87,7 +87,7 @@ export const listenAtAddress = setup({
           target: 'failed',
           actions: assign({ failure: ({ event }) => event }),
         },
-        Stop: { target: 'stopped' },
+        [Stop.type]: { target: 'stopped' },
       },
     },
     normal: {
@@ -106,7 +106,7 @@ export const listenAtAddress = setup({
         },
         'herald.Closed': { actions: { type: 'logEnded', params: ({ event }) => event } },
         'herald.Abandoned': { actions: { type: 'logEnded', params: ({ event }) => event } },
-        Stop: { target: 'stopped' },
+        [Stop.type]: { target: 'stopped' },
       },
     },
     stopped: { type: 'final' },

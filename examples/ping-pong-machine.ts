@@ -51,7 +51,7 @@ export const pongerMachine = setup({
           ],
         },
         // A machine that does not take Stop is ended with Aborted; this one finishes cleanly.
-        Stop: { target: 'finished' },
+        [Stop.type]: { target: 'finished' },
       },
     },
     finished: { type: 'final' },

@@ -31,7 +31,7 @@ export async function ponger(self: Self): Promise<{ served: number }> {
         // reply() sends to the return address of the message received last: the pinger.
         self.reply(Pong({ n: message.n }));
         break;
-      case 'Stop':
+      case Stop.type:
         // Matching Stop means we choose how to end; without it, Stop ends us with Aborted.
         return { served };
     }

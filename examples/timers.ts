@@ -41,13 +41,13 @@ const settings = {
 async function responder(self: Self, delayMs: number) {
   for (;;) {
     const question = await self.receive(Question, Stop);
-    if (question.type === 'Stop') return 'stopped';
+    if (Stop.is(question)) return 'stopped';
     const asker = self.returnAddress;
     if (delayMs > 0) {
       self.startTimer('think', delayMs);
       // Anything but the timer (and Stop) that arrives while thinking is kept for later.
       const woke = await self.receive(Timer, Stop, { save: [Question] });
-      if (woke.type === 'Stop') return 'stopped';
+      if (Stop.is(woke)) return 'stopped';
     }
     self.send(asker, Answer({ text: `you asked "${question.text}"` }));
   }
@@ -68,7 +68,7 @@ async function timers(self: Self, s: typeof settings) {
 
   // 2. After the cancel nothing more arrives: the receive times out with TimedOut.
   const stray = await self.receive(Timer, { timeout: s.quiet });
-  const afterCancel = stray.type === 'TimedOut' ? `TimedOut after ${stray.after} ms` : stray.type;
+  const afterCancel = TimedOut.is(stray) ? `TimedOut after ${stray.after} ms` : stray.type;
 
   // 3. A one-shot timer delivering our own message.
   self.startTimer('deadline', s.interval, { message: Deadline({ label: 'lunch' }) });
@@ -84,7 +84,7 @@ async function timers(self: Self, s: typeof settings) {
     timeout: s.askTimeout,
   });
   const describe = (m: Answer | TimedOut) =>
-    m.type === 'TimedOut' ? `TimedOut (${m.explanation})` : m.text;
+    TimedOut.is(m) ? `TimedOut (${m.explanation})` : m.text;
 
   // Children are stopped when their parent ends; stopping them here is explicit and tidy.
   self.stop(quick);

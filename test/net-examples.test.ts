@@ -194,7 +194,7 @@ describe('listening and connecting examples', () => {
       const result = await runClient(client, await port, [`--name=${client}`, '--timeout=200']);
       expect(result.code).toBe(1);
       expect(result.stdout).toBe('');
-      expect(result.stderr.at(-1)).toMatch(/^TimedOut: HERALD_TIMED_OUT: /);
+      expect(result.stderr.at(-1)).toMatch(/^herald\.TimedOut: HERALD_TIMED_OUT: /);
     }
     expect(heard).toEqual(CLIENTS);
   });

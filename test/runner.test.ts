@@ -49,7 +49,7 @@ describe.each(['SIGINT', 'SIGTERM'] as const)('run() - %s', (signal) => {
     const result = await finish(child);
     expect(result.code).toBe(EXIT_FAULTED);
     expect(result.stdout).toBe('ready <00000001>');
-    expect(result.stderr).toEqual(['Aborted: HERALD_ABORTED: user or software interrupt']);
+    expect(result.stderr).toEqual(['herald.Aborted: HERALD_ABORTED: user or software interrupt']);
   });
 
   it(`${signal} delivers Stop; a main actor that takes it returns a value: stdout, exit 0`, async () => {
@@ -91,7 +91,7 @@ describe('run() - signals with --debug-level', () => {
     expect(records).toContainEqual(
       expect.objectContaining({ msg: 'destroyed', fault: 'HERALD_ABORTED' }),
     );
-    expect(result.stderr.at(-1)).toBe('Aborted: HERALD_ABORTED: user or software interrupt');
+    expect(result.stderr.at(-1)).toBe('herald.Aborted: HERALD_ABORTED: user or software interrupt');
   });
 });
 
@@ -150,13 +150,13 @@ describe('run() - outcomes', () => {
     const result = await finish(start(OUTCOME, ['--outcome=faulted']));
     expect(result.code).toBe(7);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toEqual(['Faulted: FIXTURE_FAILED: the fixture was asked to fail']);
+    expect(result.stderr).toEqual(['herald.Faulted: FIXTURE_FAILED: the fixture was asked to fail']);
   });
 
   it('exits 1 for a fault without an exitCode', async () => {
     const result = await finish(start(OUTCOME, ['--outcome=fault']));
     expect(result.code).toBe(EXIT_FAULTED);
-    expect(result.stderr).toEqual(['Faulted: FIXTURE_FAILED: no exit code given']);
+    expect(result.stderr).toEqual(['herald.Faulted: FIXTURE_FAILED: no exit code given']);
   });
 
   it('turns a throw into a logged error and a HERALD_ACTOR_THREW fault, exit 1', async () => {
@@ -169,7 +169,7 @@ describe('run() - outcomes', () => {
       actor: '<00000001>',
       err: { message: 'boom' },
     });
-    expect(faultLine).toBe('Faulted: HERALD_ACTOR_THREW: boom');
+    expect(faultLine).toBe('herald.Faulted: HERALD_ACTOR_THREW: boom');
   });
 });
 

@@ -6,6 +6,10 @@
  * `code` and a human `explanation`, and may carry an `exitCode` for the process runner.
  * `isFaulted(v)` recognises any of them, including the network faults declared by
  * @herald/net.
+ *
+ * Wire names are namespaced (`herald.Stop`, `herald.Timer`, ...) so an application may
+ * declare its own `Stop`, `Start` or `Timer` beside them in one catalogue. Compare with
+ * `Stop.type` or `Stop.is(m)`, never with a string literal.
  */
 import {
   defineMessage,
@@ -16,6 +20,7 @@ import {
   type MessageOf,
   type MessageType,
 } from '@herald/codec';
+import { RuntimeError } from './errors.js';
 
 /** The fields every fault carries. */
 export const faultFields = {
@@ -82,39 +87,39 @@ export function isFaulted(value: unknown): value is Fault {
 }
 
 /** First message a state-machine actor receives. */
-export const Start = defineMessage('Start', {});
+export const Start = defineMessage('herald.Start', {});
 export type Start = MessageOf<typeof Start>;
 
 /** A request to end. An actor that does not handle it ends with Aborted. */
-export const Stop = defineMessage('Stop', {});
+export const Stop = defineMessage('herald.Stop', {});
 export type Stop = MessageOf<typeof Stop>;
 
 /** Sent to the parent when a child ends: its return value (or fault). */
-export const Completed = defineMessage('Completed', { value: t.unknown() });
+export const Completed = defineMessage('herald.Completed', { value: t.unknown() });
 export type Completed = MessageOf<typeof Completed>;
 
 /** Sent to every watcher when the watched actor ends (or its connection is lost). */
-export const Terminated = defineMessage('Terminated', {
+export const Terminated = defineMessage('herald.Terminated', {
   address: t.address(),
   value: t.unknown(),
 });
 export type Terminated = MessageOf<typeof Terminated>;
 
 /** Asks the receiving actor to send Terminated to the sender when it ends. Handled by the runtime. */
-export const Watch = defineMessage('Watch', {});
+export const Watch = defineMessage('herald.Watch', {});
 export type Watch = MessageOf<typeof Watch>;
 
 /** Cancels a Watch. Handled by the runtime. */
-export const Unwatch = defineMessage('Unwatch', {});
+export const Unwatch = defineMessage('herald.Unwatch', {});
 export type Unwatch = MessageOf<typeof Unwatch>;
 
 /** Default message of a timer started without one. */
-export const Timer = defineMessage('Timer', { key: t.string() });
+export const Timer = defineMessage('herald.Timer', { key: t.string() });
 export type Timer = MessageOf<typeof Timer>;
 
 /** A generic fault: an error carried as a value. */
 export const Faulted = defineFault(
-  'Faulted',
+  'herald.Faulted',
   {},
   { code: 'HERALD_FAULTED', explanation: 'faulted' },
 );
@@ -122,7 +127,7 @@ export type Faulted = MessageOf<typeof Faulted>;
 
 /** The actor was stopped (Stop, Ctrl-C, parent ended, runtime closed). */
 export const Aborted = defineFault(
-  'Aborted',
+  'herald.Aborted',
   {},
   { code: 'HERALD_ABORTED', explanation: 'user or software interrupt' },
 );
@@ -130,7 +135,7 @@ export type Aborted = MessageOf<typeof Aborted>;
 
 /** A receive or ask did not get its answer in time. */
 export const TimedOut = defineFault(
-  'TimedOut',
+  'herald.TimedOut',
   { after: t.number() },
   { code: 'HERALD_TIMED_OUT', explanation: 'no answer in time' },
 );
@@ -138,7 +143,7 @@ export type TimedOut = MessageOf<typeof TimedOut>;
 
 /** Retries ran out. */
 export const Exhausted = defineFault(
-  'Exhausted',
+  'herald.Exhausted',
   { attempts: t.int() },
   { code: 'HERALD_EXHAUSTED', explanation: 'retries exhausted' },
 );
@@ -147,7 +152,7 @@ export type Exhausted = MessageOf<typeof Exhausted>;
 /** Matches any message in `receive()`. */
 export const Any: MessageType<'*', AnyMessage> = Object.assign(
   () => {
-    throw new TypeError('Any is a matcher, not a message');
+    throw new RuntimeError('HERALD_ERR_NOT_A_MESSAGE', 'Any is a matcher, not a message');
   },
   {
     type: '*' as const,

@@ -212,7 +212,7 @@ describe('mailboxes', () => {
     // Control messages still get through a full mailbox.
     expect(r.send(busy, Stop())).toBe(true);
     r.stop(actor);
-    expect(await r.completion(busy)).toEqual({ type: 'Stop' });
+    expect(await r.completion(busy)).toEqual({ type: Stop.type });
   });
 });
 
@@ -305,7 +305,7 @@ describe('lifecycle', () => {
       throw new Error('boom');
     });
     expect(value).toMatchObject({
-      type: 'Faulted',
+      type: 'herald.Faulted',
       faulted: true,
       code: 'HERALD_ACTOR_THREW',
       explanation: 'boom',
