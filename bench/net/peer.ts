@@ -1,7 +1,8 @@
 /**
  * Process B of the network benchmark, spawned by bench/net.ts with an IPC channel:
  *
- *   node --import tsx bench/net/peer.ts
+ *   node --import type { Socket } from 'node:net';
+import tsx bench/net/peer.ts
  *
  * Listens on 127.0.0.1 (port 0) three times: Herald plain, Herald encrypted, and a raw
  * `net` server for the baseline, then sends the ports to the parent over IPC. On each:
@@ -10,7 +11,8 @@
  * are written), or after PEER_MAX_LIFE_MS if it is forgotten.
  */
 import { createServer, type Socket } from 'node:net';
-import { listen, networkOf, Listening } from '@herald/net';
+import { listen, Listening } from '@herald/net';
+import { networkOf } from '@herald/net/internal';
 import {
   createRuntime,
   withOptions,
@@ -72,7 +74,7 @@ class Counter {
 
 function heraldBytesRead(self: Self): number {
   let bytes = 0;
-  for (const socket of networkOf(self.runtime).sockets) bytes += socket.bytesRead;
+  for (const stream of networkOf(self.runtime).streams) bytes += (stream as Socket).bytesRead;
   return bytes;
 }
 

@@ -6,8 +6,8 @@ import { Close, StopListening } from './messages.js';
 import { networkOf } from './network.js';
 import { Listener } from './listener.js';
 import { SocketProxy } from './proxy.js';
+import { tcpTransport } from './transport/tcp.js';
 import type { ConnectAddress, ConnectOptions, ListenAddress, ListenOptions } from './options.js';
-import { connect as tcpConnect } from 'node:net';
 import type { Address, Self } from '@herald/runtime';
 
 /**
@@ -36,14 +36,21 @@ export function stopListening(self: Self, listener: Address): void {
 export function connect(self: Self, to: ConnectAddress, options: ConnectOptions = {}): Address {
   const network = networkOf(self.runtime);
   if (options.messages !== undefined) self.runtime.catalogue.add(...options.messages);
-  const socket = tcpConnect({ host: to.host, port: to.port, noDelay: true });
+  const transport = options.transport ?? tcpTransport;
+  const abort = new AbortController();
+  const requested = { host: to.host, port: to.port };
+  const dial = transport.dial(requested, { signal: abort.signal });
+  // The proxy takes the outcome on its own turn; this keeps a rejection from ever being
+  // unhandled if the proxy cannot start.
+  dial.catch(() => {});
   const proxy = new SocketProxy({
     network,
     role: 'connector',
-    socket,
     controller: self.address,
     options,
-    requested: { host: to.host, port: to.port },
+    dial,
+    abort,
+    requested,
   });
   return self.runtime.spawn(proxy);
 }

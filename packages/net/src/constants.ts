@@ -35,3 +35,15 @@ export const DEFAULT_LISTEN_BACKLOG = 511;
 
 /** How long a closing connection waits for its last bytes to drain before destroying the socket. */
 export const DEFAULT_CLOSE_LINGER_MS = 2_000;
+
+/**
+ * Addresses one connection's peer may hold at once (its export table: return addresses and
+ * addresses in bodies sent to it). The least recently sent give way first.
+ */
+export const DEFAULT_MAX_EXPORTS = 16_384;
+
+/** Watches held per connection in each direction (made through it; made by its peer). */
+export const DEFAULT_MAX_WATCHES = 1_024;
+
+/** Refused messages (docs/security.md) after which a peer is disconnected: policy-violation. */
+export const DEFAULT_MAX_REFUSALS = 100;

@@ -1,10 +1,9 @@
 /**
- * The listener actor: owns one TCP server, reports Listening / NotListening to its
- * controller, and starts a SocketProxy per accepted connection. It ends (closing the
- * server, not the connections it accepted) on StopListening, Stop, or when its controller
- * ends.
+ * The listener actor: owns one transport listening endpoint, reports Listening /
+ * NotListening to its controller, and starts a SocketProxy per accepted connection. It ends
+ * (closing the endpoint, not the connections it accepted) on StopListening, Stop, or when
+ * its controller ends.
  */
-import { createServer, type Server, type Socket } from 'node:net';
 import {
   Terminated,
   type Address,
@@ -18,6 +17,8 @@ import { Listening, NotListening, StopListening, type HostPort } from './message
 import type { Network } from './network.js';
 import type { ListenOptions } from './options.js';
 import { SocketProxy } from './proxy.js';
+import { tcpTransport } from './transport/tcp.js';
+import type { TransportConnection, TransportListener } from './transport/transport.js';
 
 export class Listener implements Handler {
   readonly name = 'Listener';
@@ -25,8 +26,9 @@ export class Listener implements Handler {
   readonly #controller: Address;
   readonly #requested: HostPort;
   readonly #options: ListenOptions;
-  #server: Server | undefined;
+  #endpoint: TransportListener | undefined;
   #listening: HostPort | undefined;
+  #stopped = false;
   #self!: Self;
 
   constructor(network: Network, controller: Address, requested: HostPort, options: ListenOptions) {
@@ -39,53 +41,67 @@ export class Listener implements Handler {
   start(self: Self): void {
     this.#self = self;
     self.watch(this.#controller);
-    const server = createServer({ noDelay: true, pauseOnConnect: false });
-    this.#server = server;
-    this.#network.servers.add(server);
-    server.on('connection', (socket: Socket) => this.#accept(socket));
-    server.once('listening', () => {
-      const address = server.address();
-      const port =
-        typeof address === 'object' && address !== null ? address.port : this.#requested.port;
-      this.#listening = { host: this.#requested.host, port };
-      self.log.info(
-        { host: this.#requested.host, port, encrypted: this.#options.encrypted === true },
-        'listening',
+    const transport = this.#options.transport ?? tcpTransport;
+    transport
+      .listen(this.#requested, (connection) => this.#accept(connection), {
+        backlog: this.#options.backlog ?? DEFAULT_LISTEN_BACKLOG,
+        onError: (error: NodeJS.ErrnoException) =>
+          self.log.warn({ errno: error.code }, `listening endpoint error: ${error.message}`),
+      })
+      .then(
+        (endpoint) => {
+          if (this.#stopped) {
+            void endpoint.close();
+            return;
+          }
+          this.#endpoint = endpoint;
+          this.#network.listeners.add(endpoint);
+          this.#listening = { host: this.#requested.host, port: endpoint.address.port };
+          const encrypted = this.#options.encrypted === true;
+          self.log.info(
+            {
+              host: this.#requested.host,
+              port: endpoint.address.port,
+              encrypted,
+              transport: transport.name,
+            },
+            'listening',
+          );
+          self.send(
+            this.#controller,
+            Listening({
+              requested: this.#requested,
+              listening: this.#listening,
+              encrypted,
+              listener: self.address,
+            }),
+          );
+        },
+        (error: NodeJS.ErrnoException) => {
+          if (this.#stopped) return;
+          self.log.warn({ errno: error.code }, `cannot listen: ${error.message}`);
+          self.send(
+            this.#controller,
+            NotListening({
+              requested: this.#requested,
+              explanation: `cannot listen at ${this.#requested.host}:${this.#requested.port}: ${error.message}`,
+              ...(error.code === undefined ? {} : { errno: error.code }),
+            }),
+          );
+          this.#stop(undefined);
+        },
       );
-      self.send(
-        this.#controller,
-        Listening({
-          requested: this.#requested,
-          listening: this.#listening,
-          encrypted: this.#options.encrypted === true,
-          listener: self.address,
-        }),
-      );
-    });
-    server.on('error', (error: NodeJS.ErrnoException) => {
-      self.log.warn({ errno: error.code }, `cannot listen: ${error.message}`);
-      self.send(
-        this.#controller,
-        NotListening({
-          requested: this.#requested,
-          explanation: `cannot listen at ${this.#requested.host}:${this.#requested.port}: ${error.message}`,
-          ...(error.code === undefined ? {} : { errno: error.code }),
-        }),
-      );
-      this.#stop(undefined);
-    });
-    server.listen({
-      host: this.#requested.host,
-      port: this.#requested.port,
-      backlog: this.#options.backlog ?? DEFAULT_LISTEN_BACKLOG,
-    });
   }
 
-  #accept(socket: Socket): void {
+  #accept(connection: TransportConnection): void {
+    if (this.#stopped) {
+      connection.stream.destroy();
+      return;
+    }
     const proxy = new SocketProxy({
       network: this.#network,
       role: 'acceptor',
-      socket,
+      connection,
       controller: this.#controller,
       options: this.#options,
       listening: this.#listening ?? this.#requested,
@@ -113,10 +129,11 @@ export class Listener implements Handler {
   }
 
   #stop(requester: Address | undefined): void {
-    const server = this.#server;
-    if (server !== undefined) {
-      this.#server = undefined;
-      server.close(() => this.#network.servers.delete(server));
+    this.#stopped = true;
+    const endpoint = this.#endpoint;
+    if (endpoint !== undefined) {
+      this.#endpoint = undefined;
+      void endpoint.close().then(() => this.#network.listeners.delete(endpoint));
     }
     if (requester !== undefined) {
       this.#self.send(

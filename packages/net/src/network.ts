@@ -4,9 +4,10 @@
  */
 import { createCodec, type Codec } from '@herald/codec';
 import type { Runtime } from '@herald/runtime';
-import type { Server, Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { sessionMessages } from './messages.js';
 import type { SocketProxy } from './proxy.js';
+import type { TransportListener } from './transport/transport.js';
 import { loadCipherSuite, naclCipherSuite, type CipherSuite } from './wire/index.js';
 
 export class Network {
@@ -14,8 +15,10 @@ export class Network {
   readonly codec: Codec;
   /** Live proxies by actor id: the relay path looks up the next hop here. */
   readonly proxies = new Map<number, SocketProxy>();
-  readonly servers = new Set<Server>();
-  readonly sockets = new Set<Socket>();
+  /** Listening endpoints, closed when the runtime closes. */
+  readonly listeners = new Set<TransportListener>();
+  /** Connection streams, destroyed when the runtime closes (after every actor ended). */
+  readonly streams = new Set<Duplex>();
   /**
    * The cipher implementation for new encrypted connections: sodium-native when it is
    * installed (an optional dependency, loaded in the background), tweetnacl otherwise and
@@ -40,16 +43,12 @@ export class Network {
     return this.#nextConnection++;
   }
 
-  /** Runs after every actor has ended: closes servers and destroys sockets still lingering. */
+  /** Runs after every actor has ended: closes listeners and destroys streams still lingering. */
   async close(): Promise<void> {
-    await Promise.all(
-      [...this.servers].map(
-        (server) => new Promise<void>((resolve) => server.close(() => resolve())),
-      ),
-    );
-    this.servers.clear();
-    for (const socket of this.sockets) socket.destroy();
-    this.sockets.clear();
+    await Promise.all([...this.listeners].map((listener) => listener.close()));
+    this.listeners.clear();
+    for (const stream of this.streams) stream.destroy();
+    this.streams.clear();
   }
 }
 

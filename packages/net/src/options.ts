@@ -2,6 +2,7 @@ import type { AnyMessageType } from '@herald/codec';
 import type { Address } from '@herald/runtime';
 import type { Behavior, Self, WithOptions } from '@herald/runtime';
 import type { HostPort } from './messages.js';
+import type { Transport } from './transport/transport.js';
 import type { CipherSuite } from './wire/index.js';
 
 /** What a session actor is given, besides its own arguments. */
@@ -51,6 +52,16 @@ export interface ConnectionOptions {
    * every type they exchange: the sender to encode it, the receiver to decode it.
    */
   readonly messages?: readonly AnyMessageType[];
+  /**
+   * What carries the bytes: TCP by default; TLS, the in-memory transport, or an HTTP
+   * CONNECT tunnel (docs/transports.md). Both ends use transports that can reach each other.
+   */
+  readonly transport?: Transport;
+  /**
+   * Addresses every peer of this connection (every accepted connection, for listen()) may
+   * send to, besides its default target and what it is sent (docs/security.md).
+   */
+  readonly exports?: readonly Address[];
   /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (30 s). 0 disables. */
   readonly keepaliveIdleMs?: number;
   /** Time a PING may go unanswered before Abandoned. Default DEFAULT_KEEPALIVE_TIMEOUT_MS (10 s). */

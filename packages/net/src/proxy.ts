@@ -1,22 +1,23 @@
 /**
- * SocketProxy: the actor that stands for the peer of one TCP connection.
+ * SocketProxy: the actor that stands for the peer of one connection.
  *
  * Sending to the proxy, or to any address reached through it (a hop stack ending in the
- * proxy's id), delivers on the far side. The proxy translates addresses hop by hop
- * (wire/address-translation.ts), encodes bodies with the connection's stream codec,
- * batches frames into one socket write per event-loop turn, relays messages for others
- * without decoding their bodies, keeps the connection alive, and reports the connection's
- * life to its controller as messages (Connected/Accepted, Closed/Abandoned, Congested/
- * Drained). Everything here runs on the actor's turn: socket events are turned into calls
- * on this object, never into work done behind the runtime's back.
+ * proxy's id), delivers on the far side. This file coordinates; each job lives in its own
+ * module under connection/ (docs/architecture.md):
+ *
+ * - handshake-phase.ts: the handshake deadline, the session, Connected / Accepted;
+ * - outbound.ts: admission, batching, one write per turn, Congested / Drained;
+ * - inbound.ts: routing what the peer sent (capability checks, relays, decoding);
+ * - exports.ts: what the peer may reach (the connection's export table);
+ * - watches.ts: every watch carried by the connection, both directions;
+ * - keepalive.ts: PING when quiet, the deadline for an answer;
+ * - closing.ts: linger, and dead letters for what was never written.
+ *
+ * Everything here runs on the actor's turn or inside `#guard`: stream events are turned
+ * into calls on this object, and a defect in handling one connection fails that
+ * connection, never the process.
  */
-import {
-  Address,
-  BODY_FLAG_STREAM,
-  isCodecError,
-  type AnyMessage,
-  type CodecStream,
-} from '@herald/codec';
+import { Address, isCodecError, type AnyMessage, type CodecStream } from '@herald/codec';
 import {
   Aborted,
   Completed,
@@ -25,112 +26,103 @@ import {
   Timer,
   Unwatch,
   Watch,
-  unwrapBehavior,
   type Envelope,
   type Handler,
   type Logger,
   type Self,
 } from '@herald/runtime';
-import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
 import {
-  DEFAULT_CLOSE_LINGER_MS,
-  DEFAULT_EAGER_FLUSH_BYTES,
-  DEFAULT_FLUSH_BUDGET_BYTES,
-  DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_BYTES,
   DEFAULT_KEEPALIVE_IDLE_MS,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_LOW_WATER_BYTES,
+  DEFAULT_MAX_EXPORTS,
   DEFAULT_MAX_PENDING_BYTES,
+  DEFAULT_MAX_REFUSALS,
+  DEFAULT_MAX_WATCHES,
 } from './constants.js';
+import { lingerThenDestroy, reportUnsent } from './connection/closing.js';
+import { ExportTable } from './connection/exports.js';
+import { armHandshakeDeadline, establish, HANDSHAKE_TIMER } from './connection/handshake-phase.js';
+import { InboundRouter, isReservedType, RELAY_TYPE, type Relay } from './connection/inbound.js';
+import { Keepalive } from './connection/keepalive.js';
+import { LogThrottle } from './connection/log-throttle.js';
+import { FRAME_OVERHEAD, OutboundFlow } from './connection/outbound.js';
+import { ConnectionWatches } from './connection/watches.js';
 import {
   Abandoned,
-  Accepted,
   AwaitDrain,
   Close,
   Closed,
   Congested,
-  Connected,
   Drained,
   NotConnected,
   type HostPort,
 } from './messages.js';
 import type { Network } from './network.js';
-import type { ConnectionOptions, SessionContext } from './options.js';
+import type { ConnectionOptions } from './options.js';
+import type { TransportConnection } from './transport/transport.js';
 import {
   CloseReason,
   closeReasonName,
-  inboundAddress,
-  inboundTo,
   outboundAddress,
   outboundTo,
   WireSession,
   type SessionEvent,
-  type WireMessage,
 } from './wire/index.js';
 
-/** Internal message: a frame passing through this process, body still encoded. */
-export const RELAY_TYPE = 'herald.Relay';
-interface Relay extends AnyMessage {
-  readonly type: typeof RELAY_TYPE;
-  readonly wire: WireMessage;
-  /** Body addresses, already relative to this process. */
-  readonly space: readonly Address[];
-}
+export { RELAY_TYPE };
 
 const KEEPALIVE_TIMER = 'herald.keepalive';
-const HANDSHAKE_TIMER = 'herald.handshake';
-/** Rough per-message framing overhead, for the outbound-bytes estimate. */
-const FRAME_OVERHEAD = 24;
 
 type Phase = 'connecting' | 'handshaking' | 'open' | 'ended';
 
 export interface ProxySetup {
   readonly network: Network;
   readonly role: 'connector' | 'acceptor';
-  readonly socket: Socket;
   readonly controller: Address;
   readonly options: ConnectionOptions;
+  /** An accepted connection (acceptor). */
+  readonly connection?: TransportConnection;
+  /** A dial in progress (connector); `abort` cancels it if the proxy ends first. */
+  readonly dial?: Promise<TransportConnection>;
+  readonly abort?: AbortController;
   /** connect(): what was asked. */
   readonly requested?: HostPort;
   /** listen(): where we listen. */
   readonly listening?: HostPort;
 }
 
-interface RemoteWatch {
-  readonly target: Address;
-  readonly watchers: Map<string, Address>;
-}
-
 export class SocketProxy implements Handler {
   readonly name = 'SocketProxy';
   readonly #setup: ProxySetup;
-  readonly #socket: Socket;
   readonly #wire: WireSession;
-  readonly #stream: CodecStream;
+  readonly #codec: CodecStream;
+  readonly #outbound: OutboundFlow;
+  readonly #exports: ExportTable;
+  readonly #watches: ConnectionWatches;
+  #inbound!: InboundRouter;
+  #keepalive!: Keepalive;
+  #throttle!: LogThrottle;
   #self!: Self;
+  #stream: Duplex | undefined;
   #logBindings: Record<string, unknown> = {};
   #logCache: Logger | undefined;
   #phase: Phase;
   #peer: HostPort = { host: '', port: 0 };
+  #local: HostPort = { host: '', port: 0 };
   #opened = new Date(0);
   #session: Address | undefined;
   #defaultTarget!: Address;
-  #flushScheduled = false;
-  #queuedBytes = 0;
-  #congested = false;
   #drainWaiters: Address[] = [];
-  #lastReceived = 0;
-  #pingSentAt = -1;
-  #pingSeq = 0;
-  #watches = new Map<string, RemoteWatch>();
-  readonly #highWater: number;
-  readonly #lowWater: number;
-  readonly #maxPending: number;
+  #refusals = 0;
+  /** Whether debug lines are on, read once per socket read rather than per message. */
+  #debug = false;
+  readonly #accepts: (typeName: string) => boolean;
 
   constructor(setup: ProxySetup) {
     this.#setup = setup;
-    this.#socket = setup.socket;
     const o = setup.options;
     this.#phase = setup.role === 'connector' ? 'connecting' : 'handshaking';
     this.#wire = new WireSession({
@@ -141,10 +133,29 @@ export class SocketProxy implements Handler {
       ...(o.maxFrameBytes === undefined ? {} : { maxFrameBytes: o.maxFrameBytes }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
     });
-    this.#stream = setup.network.codec.createStream();
-    this.#highWater = o.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
-    this.#lowWater = Math.min(o.lowWaterBytes ?? DEFAULT_LOW_WATER_BYTES, this.#highWater);
-    this.#maxPending = o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES;
+    this.#codec = setup.network.codec.createStream();
+    const highWaterBytes = o.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    this.#outbound = new OutboundFlow(
+      this.#wire,
+      {
+        highWaterBytes,
+        lowWaterBytes: Math.min(o.lowWaterBytes ?? DEFAULT_LOW_WATER_BYTES, highWaterBytes),
+        maxPendingBytes: o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
+      },
+      {
+        congested: (pendingBytes) => this.#congested(pendingBytes, highWaterBytes),
+        drained: (pendingBytes) => this.#drained(pendingBytes),
+      },
+    );
+    this.#outbound.onFlushError = (error) => this.#defect(error);
+    this.#exports = new ExportTable(DEFAULT_MAX_EXPORTS);
+    this.#watches = new ConnectionWatches(DEFAULT_MAX_WATCHES);
+    const declared = o.messages === undefined ? undefined : new Set(o.messages.map((m) => m.type));
+    const catalogue = setup.network.runtime.catalogue;
+    this.#accepts =
+      declared === undefined
+        ? (typeName) => catalogue.has(typeName) && !isReservedType(typeName)
+        : (typeName) => declared.has(typeName) && !isReservedType(typeName);
   }
 
   /**
@@ -169,79 +180,126 @@ export class SocketProxy implements Handler {
   start(self: Self): void {
     this.#self = self;
     const network = this.#setup.network;
+    const clock = self.runtime.clock;
     network.proxies.set(self.address.local, this);
-    network.sockets.add(this.#socket);
     this.#defaultTarget = this.#setup.controller;
     this.#logBindings = { conn: network.nextConnectionId(), role: this.#setup.role };
+    this.#throttle = new LogThrottle(() => clock.now());
+    const o = this.#setup.options;
+    this.#keepalive = new Keepalive(
+      o.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS,
+      o.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS,
+      clock.now(),
+    );
+    for (const address of o.exports ?? []) this.#exports.pin(address.hops);
+    this.#inbound = new InboundRouter({
+      self,
+      network,
+      decoder: this.#codec.decoder,
+      exports: this.#exports,
+      watches: this.#watches,
+      defaultTarget: () => this.#defaultTarget,
+      accepts: this.#accepts,
+      debug: () => this.#debug,
+      logDebug: (fields, msg) => this.#log.debug(fields, msg),
+      refuse: (why, to, from, typeName) => this.#refuse(why, to, from, typeName),
+      undeliverable: (reason, to, from, typeName, detail) =>
+        self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail }),
+      fail: (code, text) => this.#fail(code, text),
+    });
     self.watch(this.#setup.controller);
-    const socket = this.#socket;
-    socket.setNoDelay(true);
-    socket.on('data', (chunk: Buffer) => this.#guard(() => this.#onData(chunk)));
-    socket.on('end', () => this.#guard(() => this.#onEnd()));
-    socket.on('error', (error: NodeJS.ErrnoException) =>
-      this.#guard(() => this.#onSocketError(error)),
-    );
-    socket.on('close', () =>
-      this.#guard(() => {
-        network.sockets.delete(socket);
-        if (this.#phase !== 'ended') this.#finish('abandoned', 'connection-lost', undefined);
-      }),
-    );
-    socket.on('drain', () =>
-      this.#guard(() => {
-        this.#flush();
-        this.#checkDrained();
-      }),
-    );
-    if (this.#setup.role === 'connector' && socket.connecting) {
-      socket.once('connect', () => this.#guard(() => this.#beginHandshake()));
-    } else {
-      this.#beginHandshake();
+    const setup = this.#setup;
+    if (setup.connection !== undefined) {
+      this.#attach(setup.connection);
+    } else if (setup.dial !== undefined) {
+      setup.dial.then(
+        (connection) =>
+          this.#guard(() => {
+            if (this.#phase === 'ended') connection.stream.destroy();
+            else this.#attach(connection);
+          }),
+        (error: NodeJS.ErrnoException) =>
+          this.#guard(() => {
+            if (this.#phase === 'ended') return;
+            const reason = error.code ?? 'dial-failed';
+            this.#log.info({ errno: reason }, 'cannot connect');
+            this.#finish('abandoned', reason, undefined, error.code);
+          }),
+      );
     }
   }
 
+  /** The transport gave a stream: wire its events to this actor and start the handshake. */
+  #attach(connection: TransportConnection): void {
+    const stream = connection.stream;
+    const network = this.#setup.network;
+    this.#stream = stream;
+    this.#outbound.attach(stream);
+    network.streams.add(stream);
+    this.#peer = { host: connection.remote.host, port: connection.remote.port };
+    this.#local = { host: connection.local.host, port: connection.local.port };
+    this.#logBindings = { ...this.#logBindings, peer: `${this.#peer.host}:${this.#peer.port}` };
+    this.#logCache = undefined;
+    stream.on('data', (chunk: Buffer) => this.#guard(() => this.#onData(chunk)));
+    stream.on('end', () => this.#guard(() => this.#onEnd()));
+    stream.on('error', (error: NodeJS.ErrnoException) =>
+      this.#guard(() => this.#onStreamError(error)),
+    );
+    stream.on('close', () =>
+      this.#guard(() => {
+        network.streams.delete(stream);
+        if (this.#phase !== 'ended') this.#finish('abandoned', 'connection-lost', undefined);
+      }),
+    );
+    stream.on('drain', () =>
+      this.#guard(() => {
+        this.#outbound.flush();
+        this.#outbound.checkDrained();
+      }),
+    );
+    this.#phase = 'handshaking';
+    this.#keepalive.alive(this.#self.runtime.clock.now());
+    armHandshakeDeadline(this.#self, this.#setup.options);
+    stream.write(this.#wire.start());
+  }
+
   /**
-   * Runs a socket callback. Anything it throws is a defect in this connection's handling:
+   * Runs a stream callback. Anything it throws is a defect in this connection's handling:
    * it fails this one connection (logged with the error), never the process.
    */
   #guard(fn: () => void): void {
     try {
       fn();
     } catch (error) {
-      this.#log.error({ err: error }, 'connection handling failed');
-      try {
-        this.#fail(CloseReason.INTERNAL_ERROR, 'internal error');
-      } catch {
-        this.#socket.destroy();
-        this.#finish('abandoned', 'internal-error', undefined);
-      }
+      this.#defect(error);
     }
   }
 
-  #beginHandshake(): void {
-    if (this.#phase === 'ended') return;
-    this.#phase = 'handshaking';
-    this.#peer = { host: this.#socket.remoteAddress ?? '', port: this.#socket.remotePort ?? 0 };
-    this.#logBindings = { ...this.#logBindings, peer: `${this.#peer.host}:${this.#peer.port}` };
-    this.#logCache = undefined;
-    this.#lastReceived = this.#self.runtime.clock.now();
-    this.#self.startTimer(
-      HANDSHAKE_TIMER,
-      this.#setup.options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
-    );
-    this.#socket.write(this.#wire.start());
+  #defect(error: unknown): void {
+    try {
+      this.#log.error({ err: error }, 'connection handling failed');
+      this.#fail(CloseReason.INTERNAL_ERROR, 'internal error');
+    } catch {
+      this.#stream?.destroy();
+      this.#finish('abandoned', 'internal-error', undefined);
+    }
   }
 
   receive(self: Self, message: AnyMessage, envelope: Envelope): void {
     if (envelope.to.isLocal) {
-      // Addressed to the proxy itself: control, or a message for the peer's default target.
+      // Addressed to the proxy itself: control from this process, or a message for the
+      // peer's default target. Nothing from the wire arrives here as control: inbound
+      // routing refuses every reserved type (connection/inbound.ts).
       switch (message.type) {
         case Close.type:
           this.#close((message as Close).value, 'closed-by-request');
           return;
         case AwaitDrain.type:
-          if (this.#congested) this.#drainWaiters.push(envelope.from);
-          else self.reply(Drained({ remote: self.address, pendingBytes: this.#pendingBytes() }));
+          if (this.#outbound.congested) this.#drainWaiters.push(envelope.from);
+          else
+            self.reply(
+              Drained({ remote: self.address, pendingBytes: this.#outbound.pendingBytes() }),
+            );
           return;
         case Timer.type:
           if (envelope.from.equals(self.address)) {
@@ -289,7 +347,7 @@ export class SocketProxy implements Handler {
     const to = outboundTo(envelope.to.hops, id);
     let encoded;
     try {
-      encoded = this.#stream.encoder.encodeBody(message, to.length > 1 ? 'stateless' : 'stream');
+      encoded = this.#codec.encoder.encodeBody(message, to.length > 1 ? 'stateless' : 'stream');
     } catch (error) {
       this.#undeliverable(
         envelope,
@@ -297,53 +355,101 @@ export class SocketProxy implements Handler {
       );
       return;
     }
-    if (message.type === Watch.type || message.type === Unwatch.type)
-      this.#trackWatch(message.type, envelope);
+    if (!this.#watchOut(message.type, envelope)) return;
     if (encoded.structureUpdate !== undefined) this.#wire.sendStructures(encoded.structureUpdate);
-    const space =
-      encoded.addresses.length === 0
-        ? []
-        : encoded.addresses.map((a) => outboundAddress(a.hops, id));
+    let space: number[][] = [];
+    if (encoded.addresses.length > 0) {
+      space = encoded.addresses.map((a) => outboundAddress(a.hops, id));
+      for (const hops of space) this.#exportAddress(hops);
+    }
+    const ret = this.#returnStack(envelope.from, id);
     this.#wire.send({
       bodyMode: encoded.flags,
       to,
-      ret: outboundAddress(envelope.from.hops, id),
+      ret,
       typeName: message.type,
       space,
       body: encoded.body,
     });
-    this.#queued(encoded.body.length + FRAME_OVERHEAD);
+    this.#outbound.queued(encoded.body.length + FRAME_OVERHEAD);
   }
 
   #sendRelay(relay: Relay, envelope: Envelope): void {
     if (!this.#admit(envelope)) return;
+    if (!this.#watchOut(relay.wire.typeName, envelope)) return;
     const id = this.#self.address.local;
+    const space = relay.space.map((a) => outboundAddress(a.hops, id));
+    for (const hops of space) this.#exportAddress(hops);
     this.#wire.send({
       bodyMode: relay.wire.bodyMode,
       to: outboundTo(envelope.to.hops, id),
-      ret: outboundAddress(envelope.from.hops, id),
+      ret: this.#returnStack(envelope.from, id),
       typeName: relay.wire.typeName,
-      space: relay.space.map((a) => outboundAddress(a.hops, id)),
+      space,
       body: relay.wire.body,
     });
-    this.#queued(relay.wire.body.length + FRAME_OVERHEAD);
+    this.#outbound.queued(relay.wire.body.length + FRAME_OVERHEAD);
+  }
+
+  /**
+   * The return stack for an outbound message, exported to the peer. A return address on
+   * the peer's side (it ends with this proxy) is sent as it is rather than as "returning
+   * home": replies then come back through this side, which relays them, so a return
+   * address from the wire always names something on the sender's side.
+   */
+  #returnStack(from: Address, id: number): number[] {
+    const hops = from.hops;
+    // Sent from outside any actor (nobody, [0]): no return address; the peer sees this
+    // connection's default target as the sender.
+    if (hops.length === 1 && hops[0] === 0) return [];
+    void id;
+    const ret = hops.slice();
+    this.#exports.add(ret);
+    return ret;
+  }
+
+  /** An address in a body: exported unless it points back into the peer's own process. */
+  #exportAddress(hops: readonly number[]): void {
+    if (hops.length > 0 && hops[hops.length - 1] !== 0) this.#exports.add(hops);
+  }
+
+  /** Watch bookkeeping for an outbound Watch / Unwatch / Terminated. False when refused. */
+  #watchOut(type: string, envelope: Envelope): boolean {
+    switch (type) {
+      case Watch.type:
+        if (this.#watches.watchOut(envelope.to, envelope.from)) return true;
+        // Refused here: the watcher is told at once rather than left waiting.
+        this.#self.forward(
+          envelope.from,
+          Terminated({
+            address: envelope.to,
+            value: NotConnected({
+              requested: this.#peer,
+              reason: 'too-many-watches',
+              explanation: 'too many watches on this connection',
+            }),
+          }),
+          envelope.to,
+        );
+        return false;
+      case Unwatch.type:
+        this.#watches.unwatchOut(envelope.to, envelope.from);
+        return true;
+      case Terminated.type:
+        // Terminated always comes from the target's address (cell end, or a lost connection).
+        this.#watches.terminatedOut(envelope.from, envelope.to);
+        return true;
+      default:
+        return true;
+    }
   }
 
   /** Whether a message may be queued now; if not it becomes a dead letter. */
   #admit(envelope: Envelope): boolean {
-    if (
-      this.#phase === 'ended' ||
-      this.#wire.state === 'closing' ||
-      this.#wire.state === 'closed'
-    ) {
-      this.#undeliverable(envelope, 'connection closing');
-      return false;
-    }
-    if (this.#pendingBytes() > this.#maxPending) {
-      this.#undeliverable(envelope, `outbound buffer over ${this.#maxPending} bytes`);
-      return false;
-    }
-    return true;
+    const refusal = this.#phase === 'ended' ? 'connection closing' : this.#outbound.refusal();
+    if (refusal === undefined) return true;
+    this.#undeliverable(envelope, refusal);
+    return false;
   }
 
   #undeliverable(envelope: Envelope, detail: string): void {
@@ -356,75 +462,32 @@ export class SocketProxy implements Handler {
     });
   }
 
-  #queued(bytes: number): void {
-    this.#queuedBytes += bytes;
-    if (!this.#congested && this.#pendingBytes() > this.#highWater) {
-      this.#congested = true;
-      this.#log.warn(
-        { pendingBytes: this.#pendingBytes(), highWaterBytes: this.#highWater },
-        'congested',
-      );
-      this.#self.send(
-        this.#setup.controller,
-        Congested({
-          remote: this.#self.address,
-          pendingBytes: this.#pendingBytes(),
-          highWaterBytes: this.#highWater,
-        }),
-      );
-    }
-    if (this.#wire.batchBytes >= DEFAULT_EAGER_FLUSH_BYTES) this.#flush();
-    else this.#scheduleFlush();
-  }
-
-  #pendingBytes(): number {
-    return this.#queuedBytes + this.#socket.writableLength;
-  }
-
-  #scheduleFlush(): void {
-    if (this.#flushScheduled) return;
-    this.#flushScheduled = true;
-    setImmediate(this.#flushTurn);
-  }
-
-  readonly #flushTurn = (): void => {
-    this.#flushScheduled = false;
-    this.#flush();
-  };
-
-  /** One socket write per turn; large messages go out a budget at a time, small ones between. */
-  #flush(): void {
-    if (this.#socket.destroyed || this.#phase === 'connecting') return;
-    if (this.#socket.writableNeedDrain) return; // 'drain' calls back
-    const bytes = this.#wire.flush(DEFAULT_FLUSH_BUDGET_BYTES);
-    if (bytes !== null) {
-      this.#queuedBytes = this.#wire.hasPending ? Math.max(0, this.#queuedBytes - bytes.length) : 0;
-      this.#socket.write(bytes);
-    }
-    if (this.#wire.hasPending) this.#scheduleFlush();
-    else this.#checkDrained();
-  }
-
-  #checkDrained(): void {
-    if (!this.#congested || this.#pendingBytes() > this.#lowWater) return;
-    this.#congested = false;
+  #congested(pendingBytes: number, highWaterBytes: number): void {
+    this.#log.warn({ pendingBytes, highWaterBytes }, 'congested');
     const self = this.#self;
-    const drained = Drained({ remote: self.address, pendingBytes: this.#pendingBytes() });
-    this.#log.info({ pendingBytes: drained.pendingBytes }, 'drained');
+    self.send(
+      this.#setup.controller,
+      Congested({ remote: self.address, pendingBytes, highWaterBytes }),
+    );
+  }
+
+  #drained(pendingBytes: number): void {
+    const self = this.#self;
+    const drained = Drained({ remote: self.address, pendingBytes });
+    this.#log.info({ pendingBytes }, 'drained');
     self.send(this.#setup.controller, drained);
     for (const waiter of this.#drainWaiters.splice(0)) self.send(waiter, drained);
   }
 
   // ---- inbound -------------------------------------------------------------------------
 
-  /** Whether debug lines are on, read once per socket read rather than per message. */
-  #debug = false;
-
   #onData(chunk: Buffer): void {
-    this.#lastReceived = this.#self.runtime.clock.now();
-    this.#debug = this.#log.isLevelEnabled('debug');
     if (this.#phase === 'ended') return;
-    this.#handle(this.#wire.receive(chunk));
+    this.#debug = this.#log.isLevelEnabled('debug');
+    const events = this.#wire.receive(chunk);
+    // Only whole frames show the peer is alive: a byte now and then does not.
+    if (events.length > 0) this.#keepalive.alive(this.#self.runtime.clock.now());
+    this.#handle(events);
   }
 
   #onEnd(): void {
@@ -433,11 +496,16 @@ export class SocketProxy implements Handler {
     if (!this.#ended()) this.#finish('abandoned', 'connection-lost', undefined);
   }
 
-  #onSocketError(error: NodeJS.ErrnoException): void {
+  #onStreamError(error: NodeJS.ErrnoException): void {
     const reason = error.code ?? 'socket-error';
     if (this.#phase === 'ended') return;
     this.#log.info({ errno: reason }, 'socket error');
     this.#finish('abandoned', reason, undefined, error.code);
+  }
+
+  /** Read through a method so narrowing does not outlive calls that may end the connection. */
+  #ended(): boolean {
+    return this.#phase === 'ended';
   }
 
   #handle(events: SessionEvent[]): void {
@@ -448,11 +516,11 @@ export class SocketProxy implements Handler {
           this.#established(event.encrypted);
           break;
         case 'message':
-          this.#inbound(event.message);
+          this.#inbound.route(event.message);
           break;
         case 'structures':
           try {
-            this.#stream.decoder.applyStructures(event.data);
+            this.#codec.decoder.applyStructures(event.data);
           } catch (error) {
             this.#fail(
               CloseReason.PROTOCOL_ERROR,
@@ -463,15 +531,15 @@ export class SocketProxy implements Handler {
         case 'ping':
           if (this.#wire.state === 'open') {
             this.#wire.pong(event.seq);
-            this.#scheduleFlush();
+            this.#outbound.schedule();
           }
           break;
         case 'pong':
           break;
         case 'closed':
           this.#log.info({ reason: event.reason, text: event.text }, 'peer closed');
-          this.#flush();
-          this.#socket.end();
+          this.#outbound.flush();
+          this.#stream?.end();
           this.#finish('abandoned', event.reason, undefined);
           break;
         case 'failed':
@@ -479,232 +547,89 @@ export class SocketProxy implements Handler {
             { code: event.error.code, reason: closeReasonName(event.error.closeReason) },
             `rejected connection: ${event.error.message}`,
           );
-          this.#flush();
-          this.#socket.end();
+          this.#outbound.flush();
+          this.#stream?.end();
           this.#finish('abandoned', closeReasonName(event.error.closeReason), undefined);
           break;
       }
     }
   }
 
-  #ended(): boolean {
-    return this.#phase === 'ended';
-  }
-
   #established(encrypted: boolean): void {
-    const self = this.#self;
     this.#phase = 'open';
     this.#opened = new Date();
-    self.cancelTimer(HANDSHAKE_TIMER);
     this.#armKeepalive();
-    const o = this.#setup.options;
-    let from = self.address;
-    if (o.session !== undefined) {
-      const context: SessionContext = {
-        controller: this.#setup.controller,
-        remote: self.address,
-        peer: this.#peer,
-        opened: this.#opened,
-        encrypted,
-      };
-      const spawn = self.spawn.bind(self) as (behavior: unknown, ...args: unknown[]) => Address;
-      const isFunction = typeof unwrapBehavior(o.session.behavior).behavior === 'function';
-      this.#session = isFunction
-        ? spawn(o.session.behavior, context, ...o.session.args)
-        : spawn(o.session.behavior, { ...context, args: o.session.args });
-      this.#defaultTarget = this.#session;
-      from = this.#session;
-    }
-    const common = {
+    this.#session = establish({
+      self: this.#self,
+      log: this.#log,
+      role: this.#setup.role,
+      controller: this.#setup.controller,
+      options: this.#setup.options,
       peer: this.#peer,
+      local: this.#local,
+      requested: this.#setup.requested,
+      listening: this.#setup.listening,
       opened: this.#opened,
       encrypted,
-      remote: self.address,
-      ...(this.#session === undefined ? {} : { session: this.#session }),
-    };
-    if (this.#setup.role === 'connector') {
-      this.#log.info({ encrypted }, 'connected');
-      const local = { host: this.#socket.localAddress ?? '', port: this.#socket.localPort ?? 0 };
-      self.forward(
-        this.#setup.controller,
-        Connected({ requested: this.#setup.requested ?? this.#peer, local, ...common }),
-        from,
-      );
-    } else {
-      this.#log.info({ encrypted }, 'accepted');
-      self.forward(
-        this.#setup.controller,
-        Accepted({ listening: this.#setup.listening ?? this.#peer, ...common }),
-        from,
-      );
-    }
-    this.#scheduleFlush();
+    });
+    if (this.#session !== undefined) this.#defaultTarget = this.#session;
+    this.#outbound.schedule();
   }
 
-  /** The last inbound return stack and its Address: a stream of messages from one sender reuses it. */
-  #lastRet: readonly number[] = [];
-  #lastFrom: Address | undefined;
-  #lastTo: Address | undefined;
-
-  #returnAddress(ret: readonly number[], id: number): Address {
-    const last = this.#lastRet;
-    if (this.#lastFrom !== undefined && ret.length === last.length) {
-      let same = true;
-      for (let i = 0; i < ret.length; i++) {
-        if (ret[i] !== last[i]) {
-          same = false;
-          break;
-        }
-      }
-      if (same) return this.#lastFrom;
-    }
-    const hops = inboundAddress(ret, id);
-    const from = hops.length === 0 ? this.#defaultTarget : new Address(hops);
-    this.#lastRet = ret;
-    this.#lastFrom = from;
-    return from;
-  }
-
-  #inbound(wire: WireMessage): void {
-    const self = this.#self;
-    const id = self.address.local;
-    const from = this.#returnAddress(wire.ret, id);
-    const space =
-      wire.space.length === 0
-        ? []
-        : wire.space.map((hops) => {
-            const h = inboundAddress(hops, id);
-            return h.length === 0 ? this.#defaultTarget : new Address(h);
-          });
-    const runtime = self.runtime;
-    const toHops = wire.to;
-    if (toHops.length > 1) {
-      const route = inboundTo(toHops) as { type: 'relay'; to: readonly number[]; via: number };
-      if ((wire.bodyMode & BODY_FLAG_STREAM) !== 0) {
-        this.#fail(
-          CloseReason.PROTOCOL_ERROR,
-          `relayed ${wire.typeName} has a stream-encoded body`,
-        );
-        return;
-      }
-      const to = new Address(route.to);
-      const relay: Relay = { type: RELAY_TYPE, wire, space };
-      if (!this.#setup.network.proxies.has(route.via)) {
-        this.#inboundDeadLetter(
-          to,
-          from,
-          wire.typeName,
-          'no-such-actor',
-          'no connection for relay hop',
-        );
-        return;
-      }
-      if (this.#debug)
-        this.#log.debug(
-          { to: to.toString(), from: from.toString(), type: wire.typeName },
-          'relayed',
-        );
-      runtime.send(to, relay, from);
-      return;
-    }
-    let to = this.#defaultTarget;
-    if (toHops.length === 1) {
-      const actor = toHops[0] as number;
-      if (this.#lastTo === undefined || this.#lastTo.local !== actor)
-        this.#lastTo = new Address([actor]);
-      to = this.#lastTo;
-    }
-    if (!runtime.catalogue.has(wire.typeName)) {
-      // A well-formed frame of a type this process does not know: the connection is fine,
-      // the message cannot be delivered.
-      this.#inboundDeadLetter(to, from, wire.typeName, 'not-delivered', 'unknown message type');
-      return;
-    }
-    let message: AnyMessage;
-    try {
-      message = this.#stream.decoder.decodeBody(wire.typeName, wire.body, space, wire.bodyMode);
-    } catch (error) {
-      const code = isCodecError(error) ? error.code : 'HERALD_ERR_MALFORMED';
-      this.#fail(CloseReason.PROTOCOL_ERROR, `undecodable ${wire.typeName}: ${code}`);
-      return;
-    }
-    if (Terminated.is(message)) this.#untrackWatch(message.address, to);
-    if (this.#debug)
-      this.#log.debug(
-        { to: to.toString(), from: from.toString(), type: message.type },
-        'forwarded',
-      );
-    runtime.send(to, message, from);
-  }
-
-  /** A frame from the peer that cannot be delivered here (its body is not decoded). */
-  #inboundDeadLetter(
-    to: Address,
-    from: Address,
-    typeName: string,
-    reason: 'no-such-actor' | 'not-delivered',
-    detail: string,
-  ): void {
-    this.#self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail });
-  }
-
-  // ---- remote watches ------------------------------------------------------------------
-
-  #trackWatch(type: string, envelope: Envelope): void {
-    const key = envelope.to.key;
-    if (type === Watch.type) {
-      let entry = this.#watches.get(key);
-      if (entry === undefined)
-        this.#watches.set(key, (entry = { target: envelope.to, watchers: new Map() }));
-      entry.watchers.set(envelope.from.key, envelope.from);
-    } else {
-      const entry = this.#watches.get(key);
-      entry?.watchers.delete(envelope.from.key);
-      if (entry !== undefined && entry.watchers.size === 0) this.#watches.delete(key);
-    }
-  }
-
-  #untrackWatch(target: Address, watcher: Address): void {
-    const entry = this.#watches.get(target.key);
-    if (entry === undefined) return;
-    entry.watchers.delete(watcher.key);
-    if (entry.watchers.size === 0) this.#watches.delete(target.key);
+  /**
+   * A message from the peer that must not be delivered: a dead letter with reason
+   * `refused`, a log line at a bounded rate, and after DEFAULT_MAX_REFUSALS the peer is
+   * disconnected (`policy-violation`).
+   */
+  #refuse(why: string, to: Address, from: Address, typeName: string): void {
+    this.#refusals++;
+    this.#self.runtime.reportDeadLetter({
+      to,
+      from,
+      message: { type: typeName },
+      reason: 'refused',
+      detail: why,
+    });
+    this.#throttle.log(
+      this.#log,
+      'warn',
+      'refused',
+      { type: typeName, to: to.toString(), refusals: this.#refusals },
+      `refused a message from the peer: ${why}`,
+    );
+    if (this.#refusals >= DEFAULT_MAX_REFUSALS)
+      this.#fail(CloseReason.POLICY_VIOLATION, `${this.#refusals} refused messages`);
   }
 
   // ---- keep-alive and timers -----------------------------------------------------------
 
   #armKeepalive(): void {
-    const idle = this.#setup.options.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
-    if (idle > 0) this.#self.startTimer(KEEPALIVE_TIMER, idle);
+    if (this.#keepalive.enabled) this.#self.startTimer(KEEPALIVE_TIMER, this.#keepalive.idleMs);
   }
 
   #onTimer(key: string): void {
     if (this.#phase === 'ended') return;
-    const now = this.#self.runtime.clock.now();
     if (key === HANDSHAKE_TIMER) {
       this.#fail(CloseReason.HANDSHAKE_TIMEOUT, 'handshake did not complete in time');
       return;
     }
     if (key !== KEEPALIVE_TIMER || this.#phase !== 'open' || this.#wire.state !== 'open') return;
-    const idle = this.#setup.options.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
-    const timeout = this.#setup.options.keepaliveTimeoutMs ?? DEFAULT_KEEPALIVE_TIMEOUT_MS;
-    if (this.#pingSentAt >= 0) {
-      if (this.#lastReceived >= this.#pingSentAt) {
-        this.#pingSentAt = -1; // answered (any bytes count)
-      } else {
-        this.#fail(CloseReason.KEEPALIVE_TIMEOUT, `no answer to keep-alive within ${timeout} ms`);
+    const action = this.#keepalive.check(this.#self.runtime.clock.now());
+    switch (action.kind) {
+      case 'dead':
+        this.#fail(
+          CloseReason.KEEPALIVE_TIMEOUT,
+          `no answer to keep-alive within ${action.timeoutMs} ms`,
+        );
         return;
-      }
+      case 'ping':
+        this.#wire.ping(this.#keepalive.nextSeq());
+        this.#outbound.schedule();
+        break;
+      case 'wait':
+        break;
     }
-    const quiet = now - this.#lastReceived;
-    if (quiet >= idle) {
-      this.#pingSentAt = now;
-      this.#wire.ping(this.#pingSeq++ >>> 0);
-      this.#scheduleFlush();
-      this.#self.startTimer(KEEPALIVE_TIMER, timeout);
-    } else {
-      this.#self.startTimer(KEEPALIVE_TIMER, idle - quiet);
-    }
+    this.#self.startTimer(KEEPALIVE_TIMER, action.ms);
   }
 
   // ---- ending --------------------------------------------------------------------------
@@ -713,10 +638,10 @@ export class SocketProxy implements Handler {
   #fail(code: number, text: string): void {
     if (this.#phase === 'ended') return;
     this.#log.warn({ reason: closeReasonName(code) }, `closing connection: ${text}`);
-    for (const m of this.#wire.close(code, text)) this.#dropUnsent(m);
-    this.#flush();
-    this.#socket.end();
-    this.#lingerThenDestroy();
+    for (const m of this.#wire.close(code, text))
+      this.#unsent(m, 'connection closed before the message was sent');
+    this.#outbound.flush();
+    if (this.#stream !== undefined) lingerThenDestroy(this.#stream);
     this.#finish('abandoned', closeReasonName(code), undefined);
   }
 
@@ -724,71 +649,39 @@ export class SocketProxy implements Handler {
   #close(value: unknown, reason: string): void {
     if (this.#phase === 'ended') return;
     if (this.#phase === 'connecting') {
-      this.#socket.destroy();
+      this.#setup.abort?.abort();
       this.#finish('closed', reason, value);
       return;
     }
-    for (const m of this.#wire.close(
-      reason === 'stopped' ? CloseReason.GOING_AWAY : CloseReason.NORMAL,
-      reason,
-    ))
-      this.#dropUnsent(m);
-    this.#flushAll();
-    this.#socket.end();
-    this.#lingerThenDestroy();
+    const code = reason === 'stopped' ? CloseReason.GOING_AWAY : CloseReason.NORMAL;
+    for (const m of this.#wire.close(code, reason))
+      this.#unsent(m, 'connection closed before the message was sent');
+    this.#outbound.flushAll();
+    if (this.#stream !== undefined) lingerThenDestroy(this.#stream);
     this.#finish('closed', reason, value);
   }
 
-  /** Writes everything still queued (used on close, when there are no later turns). */
-  #flushAll(): void {
-    for (;;) {
-      const bytes = this.#wire.flush(Number.MAX_SAFE_INTEGER);
-      if (bytes === null) break;
-      this.#socket.write(bytes);
-    }
-    this.#queuedBytes = 0;
-  }
-
-  #lingerThenDestroy(): void {
-    const socket = this.#socket;
-    const timer = setTimeout(() => socket.destroy(), DEFAULT_CLOSE_LINGER_MS);
-    timer.unref();
-    socket.once('close', () => clearTimeout(timer));
-  }
-
-  #dropUnsent(m: WireMessage, detail = 'connection closed before the message was sent'): void {
-    const self = this.#self;
-    const id = self.address.local;
-    // The header holds the outbound (peer-relative) stacks: put our proxy back on the
-    // destination so the dead letter names the address the sender used.
-    self.runtime.reportDeadLetter({
-      to: new Address([...m.to, id]),
-      from:
-        m.ret.length > 0 && m.ret[m.ret.length - 1] === 0
-          ? new Address(m.ret.slice(0, -1).concat(id))
-          : new Address(m.ret.length === 0 ? [id] : m.ret),
-      message: { type: m.typeName },
-      reason: 'not-delivered',
-      detail,
-    });
+  #unsent(m: Parameters<typeof reportUnsent>[2], detail: string): void {
+    reportUnsent(this.#self.runtime, this.#self.address.local, m, detail);
   }
 
   /**
    * Reports the end to the controller (NotConnected before the handshake completed on the
    * connecting side; Closed for a local close; Abandoned when the peer went away), stops the
-   * session, tells remote watchers, and ends this actor.
+   * session, settles every watch the connection carried, and ends this actor.
    */
   #finish(kind: 'closed' | 'abandoned', reason: string, value: unknown, errno?: string): void {
     if (this.#phase === 'ended') return;
     const wasOpen = this.#phase === 'open';
     this.#phase = 'ended';
     const self = this.#self;
-    // Messages still queued here never reached the socket: report each one.
+    // Messages still queued here never reached the stream: report each one.
     if (this.#wire.state !== 'closed') {
       for (const m of this.#wire.abandon())
-        this.#dropUnsent(m, `connection ${reason} before the message was sent`);
+        this.#unsent(m, `connection ${reason} before the message was sent`);
     }
     const controller = this.#setup.controller;
+    const stream = this.#stream;
     if (!wasOpen) {
       if (this.#setup.role === 'connector') {
         const requested = this.#setup.requested ?? this.#peer;
@@ -803,11 +696,9 @@ export class SocketProxy implements Handler {
       } else {
         this.#log.info({ reason }, 'connection rejected before accept');
       }
-      // Let a queued CLOSE reach the peer before the socket goes.
-      if (!this.#socket.destroyed) {
-        this.#socket.end();
-        this.#lingerThenDestroy();
-      }
+      // Let a queued CLOSE reach the peer before the stream goes.
+      if (stream !== undefined) lingerThenDestroy(stream);
+      this.#settleWatches(undefined);
       self.complete(undefined);
       return;
     }
@@ -827,12 +718,27 @@ export class SocketProxy implements Handler {
     if (this.#session !== undefined) self.send(this.#session, Stop());
     if (self.runtime.isAlive(controller)) self.send(controller, notice);
     for (const waiter of this.#drainWaiters.splice(0)) self.send(waiter, notice);
-    for (const entry of this.#watches.values()) {
-      for (const watcher of entry.watchers.values()) {
-        self.send(watcher, Terminated({ address: entry.target, value: notice }));
-      }
-    }
-    this.#watches.clear();
+    this.#settleWatches(notice);
     self.complete(kind === 'closed' ? value : notice);
+  }
+
+  /**
+   * Every watch made through this connection ends with Terminated (from the target's
+   * address, as if it had ended); every watch the peer made of this side is withdrawn.
+   */
+  #settleWatches(notice: AnyMessage | undefined): void {
+    const self = this.#self;
+    const { lost, released } = this.#watches.end();
+    const value =
+      notice ??
+      Abandoned({
+        reason: 'connection-lost',
+        peer: this.#peer,
+        opened: this.#opened,
+        explanation: 'the connection ended before it opened',
+      });
+    for (const { target, watcher } of lost)
+      self.forward(watcher, Terminated({ address: target, value }), target);
+    for (const { target, watcher } of released) self.runtime.send(target, Unwatch(), watcher);
   }
 }

@@ -1,5 +1,5 @@
 import { createServer, type AddressInfo } from 'node:net';
-import { defineMessage, t, type Address } from '@herald/codec';
+import { defineMessage, t, type Address, type MessageOf } from '@herald/codec';
 import { Aborted, Terminated, type DeadLetter, type Runtime, type Self } from '@herald/runtime';
 import {
   Abandoned,
@@ -19,10 +19,18 @@ import {
   type ConnectOptions,
   type ListenOptions,
   type SessionContext,
-  wire,
 } from '@herald/net';
+import * as wire from '@herald/net/wire';
 import { afterEach, describe, expect, it } from 'vitest';
-import { closeRuntimes, memoryLogger, spawnProbe, testRuntime, type Probe } from './probe.js';
+import {
+  closeTestRuntimes,
+  memoryLogger,
+  spawnProbe,
+  testRuntime,
+  welcomingServer as answeringServer,
+  type Greeting,
+  type Probe,
+} from '@herald/testing';
 
 const Hello = defineMessage('Hello', { myName: t.string() });
 const Welcome = defineMessage('Welcome', { yourName: t.string() });
@@ -31,7 +39,7 @@ const Big = defineMessage('Big', { data: t.bytes() });
 const Small = defineMessage('Small', { n: t.int() });
 const messages = [Hello, Welcome, Here, Big, Small];
 
-afterEach(closeRuntimes);
+afterEach(closeTestRuntimes);
 
 async function listening(server: Probe, options: ListenOptions = {}): Promise<number> {
   listen(server.self, { port: 0 }, options);
@@ -45,21 +53,15 @@ async function connected(client: Probe, port: number, options: ConnectOptions = 
   return { message, from };
 }
 
+/** Hello answered with this file's Welcome, which has no `myName`. */
+const greeting: Greeting<MessageOf<typeof Hello>> = {
+  hello: Hello,
+  welcome: (hello) => Welcome({ yourName: hello.myName }),
+};
+
 /** A server probe that answers Hello with Welcome. */
-async function welcomingServer(runtime: Runtime, options: ListenOptions = {}) {
-  const server = await spawnProbe(runtime, 'server');
-  const port = await listening(server, options);
-  const answer = async () => {
-    for (;;) {
-      const { message, from } = await server
-        .next(Hello, () => true, 60_000)
-        .catch(() => ({ message: undefined, from: undefined }));
-      if (message === undefined || from === undefined) return;
-      server.self.send(from, Welcome({ yourName: message.myName }));
-    }
-  };
-  void answer();
-  return { server, port };
+function welcomingServer(runtime: Runtime, options: ListenOptions = {}) {
+  return answeringServer(runtime, { listen: options, greeting });
 }
 
 describe('listen and connect', () => {
@@ -289,7 +291,7 @@ describe('addresses across processes', () => {
     expect(rtA.size).toBeGreaterThan(0);
   });
 
-  it('a return address that leads back over the same link is resolved locally, not looped', async () => {
+  it('a return address that leads back over the same link names the sender side, and replies still arrive', async () => {
     const rtB = testRuntime({ messages });
     const b = await spawnProbe(rtB, 'b');
     const port = await listening(b);
@@ -306,8 +308,10 @@ describe('addresses across processes', () => {
     expect(hello.from.hops).toEqual([bActor.local, toB.local]);
     a.self.forward(toB, hello.message, hello.from);
     const back = await b.next(Hello);
-    expect(back.from.isLocal).toBe(true);
-    expect(back.from.equals(bActor)).toBe(true);
+    // A return address may only name something on the sender's side (docs/security.md):
+    // B sees a path through A back to its own actor, never a bare local id A could forge.
+    expect(back.from.isLocal).toBe(false);
+    expect(back.from.hops).toEqual([bActor.local, toB.local, toA.local]);
     b.self.send(back.from, Welcome({ yourName: 'home' }));
     expect(await rtB.completion(bActor)).toEqual({ type: 'Welcome', yourName: 'home' });
   });

@@ -24,7 +24,12 @@ export type DeadLetterReason =
   /** The runtime was closed. */
   | 'runtime-closed'
   /** The network layer could not deliver it (connection lost, peer refused, too large). */
-  | 'not-delivered';
+  | 'not-delivered'
+  /**
+   * A peer sent something it may not (a destination it was not given, a control message,
+   * a forged return address, an undecodable body): never delivered (docs/security.md).
+   */
+  | 'refused';
 
 export interface DeadLetter {
   readonly to: Address;

@@ -18,6 +18,12 @@ export const CloseReason = {
   TOO_MANY_PARTIAL_MESSAGES: 11,
   COUNTER_EXHAUSTED: 12,
   INTERNAL_ERROR: 13,
+  STALLED: 14,
+  PEER_KEY_MISMATCH: 15,
+  NOT_AUTHORIZED: 16,
+  AUTHENTICATION_FAILED: 17,
+  /** The peer kept sending what it may not (docs/security.md): set by the SocketProxy. */
+  POLICY_VIOLATION: 20,
 } as const;
 
 export type CloseReasonCode = (typeof CloseReason)[keyof typeof CloseReason];
@@ -37,6 +43,11 @@ const NAMES: Record<number, string> = {
   11: 'too-many-partial-messages',
   12: 'counter-exhausted',
   13: 'internal-error',
+  14: 'stalled',
+  15: 'peer-key-mismatch',
+  16: 'not-authorized',
+  17: 'authentication-failed',
+  20: 'policy-violation',
 };
 
 /** The kebab-case name of a reason code, or `unknown-<n>` for a code this version lacks. */
