@@ -68,25 +68,14 @@ export interface InboundHost {
   fail(code: number, text: string): void;
 }
 
-/** Whether a type name is reserved for the runtime and net layers. */
+/**
+ * Whether a type name is reserved for the runtime and net layers: every Herald control
+ * and lifecycle message is named `herald.*`, and none of them is accepted from the wire as
+ * an application message.
+ */
 export function isReservedType(typeName: string): boolean {
-  return typeName.startsWith('herald.') || RESERVED_BARE.has(typeName);
+  return typeName.startsWith('herald.');
 }
-
-/** Lifecycle names from before the `herald.` namespace, refused all the same. */
-const RESERVED_BARE = new Set<string>([
-  'Start',
-  'Stop',
-  'Completed',
-  'Terminated',
-  'Watch',
-  'Unwatch',
-  'Timer',
-  'Faulted',
-  'Aborted',
-  'TimedOut',
-  'Exhausted',
-]);
 
 function isWatchProtocol(typeName: string): boolean {
   return typeName === Watch.type || typeName === Unwatch.type || typeName === Terminated.type;
