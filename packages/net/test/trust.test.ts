@@ -1,0 +1,248 @@
+/**
+ * The trust model at the wire level (docs/security.md): a peer that was given nothing can
+ * do nothing but talk to its default target with declared types. Each case is an attack
+ * tried with a hand-made client that speaks the wire protocol and writes whatever header
+ * it likes: any `to`, any return address, any type name.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import { createCodec, type AnyMessage } from '@herald/codec';
+import { Completed, Start, Stop, Terminated, Timer, Watch, type DeadLetter } from '@herald/runtime';
+import { withTimeout, DEFAULT_WAIT_MS } from '@herald/testing';
+import { AwaitDrain, Close, StopListening } from '../src/index.js';
+import { WireSession, type SessionEvent, type WireMessage } from '../src/wire/index.js';
+import {
+  Accepted,
+  Echo,
+  EchoReply,
+  rawConnect,
+  roundTrip,
+  startClient,
+  startServer,
+  type RawClient,
+  type TestServer,
+} from './support/harness.js';
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function server(): Promise<TestServer & { refused: DeadLetter[] }> {
+  const s = await startServer();
+  cleanups.push(() => s.close());
+  const refused: DeadLetter[] = [];
+  s.runtime.onDeadLetter((d) => {
+    if (d.reason === 'refused') refused.push(d);
+  });
+  return { ...s, refused };
+}
+
+/** A client that completes the handshake and then sends hand-made MESSAGE frames. */
+interface Crafted {
+  readonly raw: RawClient;
+  readonly events: SessionEvent[];
+  /** Sends `message` with the given header fields (body encoded self-contained). */
+  send(message: AnyMessage, to: readonly number[], ret?: readonly number[]): void;
+  /** Resolves with the first application message of `typeName` from the server. */
+  next(typeName: string): Promise<{ message: AnyMessage; wire: WireMessage }>;
+  /** Resolves when the server closed; with the CLOSE reason if one came. */
+  closed(): Promise<string | undefined>;
+}
+
+async function crafted(s: TestServer): Promise<Crafted> {
+  const raw = await rawConnect(s.port);
+  cleanups.push(async () => {
+    raw.socket.destroy();
+    await raw.closed;
+  });
+  const wire = new WireSession({ role: 'connector', encrypt: false, keepaliveMs: 0 });
+  const codec = createCodec({ catalogue: s.runtime.catalogue }).createStream();
+  const events: SessionEvent[] = [];
+  const waiters: (() => void)[] = [];
+  let established!: () => void;
+  const open = new Promise<void>((resolve) => (established = resolve));
+  raw.socket.on('data', (chunk: Buffer) => {
+    for (const event of wire.receive(chunk)) {
+      events.push(event);
+      if (event.type === 'established') established();
+      if (event.type === 'structures') codec.decoder.applyStructures(event.data);
+    }
+    const out = wire.flush();
+    if (out !== null) raw.socket.write(out);
+    for (const w of waiters.splice(0)) w();
+  });
+  raw.socket.write(wire.start());
+  await withTimeout(open, DEFAULT_WAIT_MS, 'the crafted client handshake');
+  const changed = (): Promise<void> => new Promise((resolve) => waiters.push(resolve));
+  return {
+    raw,
+    events,
+    send(message, to, ret = [77]) {
+      const encoded = codec.encoder.encodeBody(message, 'stateless');
+      const space = encoded.addresses.map((a) => a.hops);
+      wire.send({
+        bodyMode: encoded.flags,
+        to,
+        ret,
+        typeName: message.type,
+        space,
+        body: encoded.body,
+      });
+      const out = wire.flush();
+      if (out !== null) raw.socket.write(out);
+    },
+    async next(typeName) {
+      return withTimeout(
+        (async () => {
+          for (;;) {
+            for (const e of events) {
+              if (e.type === 'message' && e.message.typeName === typeName) {
+                const m = e.message;
+                return {
+                  message: codec.decoder.decodeBody(m.typeName, m.body, [], m.bodyMode),
+                  wire: m,
+                };
+              }
+            }
+            await changed();
+          }
+        })(),
+        DEFAULT_WAIT_MS,
+        `${typeName} from the server`,
+      );
+    },
+    async closed() {
+      await withTimeout(raw.closed, DEFAULT_WAIT_MS, 'the server to close the crafted client');
+      for (const e of events) if (e.type === 'closed') return e.reason;
+      return undefined;
+    },
+  };
+}
+
+/** Waits until `n` refusals were counted by the server. */
+async function refusals(
+  s: { refused: DeadLetter[]; runtime: TestServer['runtime'] },
+  n: number,
+): Promise<void> {
+  await withTimeout(
+    new Promise<void>((resolve) => {
+      if (s.refused.length >= n) return resolve();
+      const stop = s.runtime.onDeadLetter(() => {
+        if (s.refused.length >= n) {
+          stop();
+          resolve();
+        }
+      });
+    }),
+    DEFAULT_WAIT_MS,
+    `${n} refusals (have ${s.refused.length})`,
+  );
+}
+
+describe('trust - a peer reaches only what it was given', () => {
+  it('Stop with an empty `to` (the default target) is refused; the server keeps serving', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    c.send(Stop(), []);
+    await refusals(s, 1);
+    expect(s.refused[0]?.detail).toMatch(/control messages/);
+    expect(s.runtime.isAlive(s.controller.address)).toBe(true);
+    // The same connection still works for what it may send.
+    c.send(Echo({ n: 1 }), []);
+    expect((await c.next(EchoReply.type)).message).toEqual(EchoReply({ n: 1 }));
+    expect((await roundTrip(s.port, {}, 2)).n).toBe(2);
+  });
+
+  it('every control message to every small actor id is refused: no Stop, no StopListening, no Close reaches anyone', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    const attacks = [
+      Stop(),
+      StopListening(),
+      Close({ value: 'x' }),
+      Completed({ value: 3 }),
+      Timer({ key: 'herald.handshake' }),
+      Start(),
+      AwaitDrain(),
+    ];
+    let sent = 0;
+    for (let id = 1; id <= 12; id++) {
+      for (const m of attacks) {
+        c.send(m, [id]);
+        sent++;
+      }
+    }
+    await refusals(s, Math.min(sent, 99));
+    expect(s.runtime.isAlive(s.controller.address)).toBe(true);
+    expect(s.runtime.isAlive(s.listener)).toBe(true);
+    expect((await roundTrip(s.port, {}, 3)).n).toBe(3);
+  });
+
+  it('a Watch of an id it was not given is refused, and answers nothing (ids cannot be enumerated)', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    c.send(Watch(), [999]);
+    c.send(Watch(), [s.controller.address.local]);
+    await refusals(s, 2);
+    c.send(Echo({ n: 5 }), []);
+    await c.next(EchoReply.type);
+    const types = c.events.flatMap((e) => (e.type === 'message' ? [e.message.typeName] : []));
+    expect(types).not.toContain(Terminated.type);
+  });
+
+  it('one client cannot reach another client: relays through its proxy and control to its proxy are refused', async () => {
+    const s = await server();
+    const victim = await startClient(s.port);
+    cleanups.push(() => victim.close());
+    const accepted = await s.controller.next(Accepted);
+    const victimProxy = accepted.message.remote.local;
+    const c = await crafted(s);
+    for (const m of [Stop(), Echo({ n: 9 })]) c.send(m, [1, victimProxy]);
+    c.send(Close({ value: 'bye' }), [victimProxy]);
+    c.send(Stop(), [victimProxy]);
+    await refusals(s, 4);
+    expect(s.refused.map((d) => d.detail)).toEqual(
+      expect.arrayContaining([expect.stringMatching(/was not given/)]),
+    );
+    expect(victim.controller.types()).not.toContain(Echo.type);
+    expect(s.runtime.isAlive(accepted.message.remote)).toBe(true);
+  });
+
+  it('a return address ending in the returning-home mark (posing as a local actor) is refused', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    c.send(Echo({ n: 7 }), [], [s.controller.address.local, 0]);
+    await refusals(s, 1);
+    expect(s.refused[0]?.detail).toMatch(/return address/);
+    expect(s.controller.types()).not.toContain(Echo.type);
+  });
+
+  it('a forged Terminated (for a watch this connection never carried) is refused', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    c.send(Terminated({ address: s.listener, value: 1 }), []);
+    await refusals(s, 1);
+    expect(s.refused[0]?.detail).toMatch(/did not carry/);
+    expect(s.runtime.isAlive(s.listener)).toBe(true);
+  });
+
+  it('addresses the server gave the peer stay reachable: the return address of its reply', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    c.send(Echo({ n: 11 }), []);
+    const reply = await c.next(EchoReply.type);
+    // The reply came from the controller; its return stack is the capability.
+    expect(reply.wire.ret).toEqual([s.controller.address.local]);
+    c.send(Echo({ n: 12 }), reply.wire.ret);
+    expect(await s.controller.waitFor(Echo, (m) => m.n === 12)).toEqual(Echo({ n: 12 }));
+    expect(s.refused).toEqual([]);
+  });
+
+  it('a peer that keeps sending what it may not is disconnected with policy-violation', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    for (let i = 0; i < 150; i++) c.send(Stop(), [1000 + i]);
+    expect(await c.closed()).toBe('policy-violation');
+    expect((await roundTrip(s.port, {}, 4)).n).toBe(4);
+  });
+});
