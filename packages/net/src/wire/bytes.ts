@@ -6,6 +6,8 @@ import { WireError } from './errors.js';
 
 export const MAX_VARINT_BYTES = 5;
 export const MAX_U32 = 0xffff_ffff;
+/** A ByteWriter that must grow grows to at least this many bytes (also from 0). */
+const MIN_GROWTH_BYTES = 64;
 
 /** Bytes an unsigned LEB128 varint of `value` (u32) takes. */
 export function varintSize(value: number): number {
@@ -32,12 +34,29 @@ export class ByteWriter {
     this.pos = 0;
   }
 
+  /** Bytes allocated (what this writer really holds). */
+  get capacity(): number {
+    return this.buf.length;
+  }
+
   /** Make room for `n` more bytes. */
   ensure(n: number): void {
     const need = this.pos + n;
     if (need <= this.buf.length) return;
-    let cap = this.buf.length * 2;
+    let cap = Math.max(this.buf.length * 2, MIN_GROWTH_BYTES);
     while (cap < need) cap *= 2;
+    const next = new Uint8Array(cap);
+    next.set(this.buf.subarray(0, this.pos));
+    this.buf = next;
+  }
+
+  /**
+   * Give memory back: reallocate to `capacity` bytes (or the bytes written, if more) when
+   * the buffer is larger. Contents are kept.
+   */
+  shrink(capacity: number): void {
+    const cap = Math.max(capacity, this.pos);
+    if (cap >= this.buf.length) return;
     const next = new Uint8Array(cap);
     next.set(this.buf.subarray(0, this.pos));
     this.buf = next;

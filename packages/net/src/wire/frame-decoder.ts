@@ -1,13 +1,27 @@
 /**
  * Incremental, socket-agnostic decoder for one direction of a connection. Feed it bytes in
- * any split (`push`), get typed events back. Bytes are copied only when a frame spans
- * chunks; frames within one chunk are handed out as views of it, so `push` takes ownership
- * of the chunk (do not reuse or mutate it afterwards).
+ * any split (`push`), get typed events back. Frames that lie whole in one pushed chunk are
+ * handed out as views of it, so `push` takes ownership of the chunk (do not reuse or mutate
+ * it afterwards). The decoder never keeps a reference to a pushed chunk after `push`
+ * returns: the bytes of a frame that is not complete yet are copied into a buffer of its
+ * own that grows as they arrive (at most twice what arrived, never more than the frame).
+ *
+ * Memory is bounded in real bytes: a chunked message is reassembled into one growing buffer
+ * (not a list of views), and what it holds (buffer capacity plus a fixed overhead plus its
+ * header) counts against the message bound, the connection's `maxReassemblyBytes` and the
+ * process-wide `ReassemblyBudget` when one is given.
+ *
+ * Time: the decoder is pure. The caller passes `now` to `push` (optional) and calls
+ * `expire(now)` from a timer (`nextDeadline` says when): a started frame must complete
+ * within `frameTimeoutMs + frameBytes / minFrameBytesPerSecond`, and a partial message must
+ * receive a part every `partialMessageTimeoutMs`; otherwise `expire` fails the connection
+ * with `HERALD_ERR_WIRE_STALLED` (CLOSE `stalled`). When `push` gets no `now`, the next
+ * `expire(now)` stamps what started since (so timing is then as fine as the timer).
  *
  * States: `preamble` → `hello` → `awaiting-open` (after the HELLO event, until `open()`) →
- * `open` (clear) or `sealed` (encrypted) → `ended` (after a peer CLOSE, an error or `end()`).
- * Errors caused by the peer are returned as a final `error` event carrying a `WireError`;
- * after it (or a `close` event) the decoder ignores all further input.
+ * `open` (clear) or `sealed` (encrypted) → `ended` (after a peer CLOSE, an error, `end()` or
+ * `dispose()`). Errors caused by the peer are returned as a final `error` event carrying a
+ * `WireError`; after it (or a `close` event) the decoder ignores all further input.
  */
 import { ByteReader, readU32 } from './bytes.js';
 import { closeReasonName } from './close-reasons.js';
@@ -15,14 +29,19 @@ import type { Cipher } from './cipher.js';
 import {
   CHUNK_FLAG_FIRST,
   CHUNK_FLAG_LAST,
+  CHUNK_PREFIX_BYTES,
+  DEFAULT_FRAME_TIMEOUT_MS,
   DEFAULT_MAX_FRAME_BYTES,
   DEFAULT_MAX_MESSAGE_BYTES,
   DEFAULT_MAX_REASSEMBLY_BYTES,
+  DEFAULT_MIN_FRAME_BYTES_PER_SECOND,
+  DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS,
   FRAME_HEADER_BYTES,
   MAX_HANDSHAKE_FRAME_BYTES,
   MAX_PARTIAL_MESSAGES,
   MAX_RECORD_COUNTER,
   MAX_TYPE_NAMES,
+  PARTIAL_MESSAGE_OVERHEAD_BYTES,
   PREAMBLE_BYTES,
   PREAMBLE_MAGIC,
   PROTOCOL_VERSION,
@@ -36,6 +55,7 @@ import {
   TypeTableDecoder,
   readHeader,
 } from './message.js';
+import type { ReassemblyAccount, ReassemblyBudget } from './reassembly-budget.js';
 
 export interface FrameDecoderOptions {
   /** Largest frame body accepted (what we announce in HELLO). Default 64 KiB. */
@@ -44,10 +64,21 @@ export interface FrameDecoderOptions {
   readonly maxMessageBytes?: number;
   /** Most messages partially received at once. Default and minimum 16. */
   readonly maxPartialMessages?: number;
-  /** Most bytes held by partial messages together. Default 128 MiB. */
+  /** Most real bytes held by this connection's partial messages together. Default 128 MiB. */
   readonly maxReassemblyBytes?: number;
+  /**
+   * The process-wide budget shared by all connections (one per network). Absent: only
+   * `maxReassemblyBytes` bounds this connection.
+   */
+  readonly reassemblyBudget?: ReassemblyBudget;
   /** Most type names the peer may define. Default 4096. */
   readonly maxTypeNames?: number;
+  /** How long a partial message may go without a part. Default 60 s. */
+  readonly partialMessageTimeoutMs?: number;
+  /** Base time a started frame may take to complete. Default 10 s. */
+  readonly frameTimeoutMs?: number;
+  /** Minimum average arrival rate of a started frame, added to its deadline. Default 16 KiB/s. */
+  readonly minFrameBytesPerSecond?: number;
 }
 
 export type WireEvent =
@@ -68,29 +99,63 @@ export type FrameDecoderState =
   'preamble' | 'hello' | 'awaiting-open' | 'open' | 'sealed' | 'ended';
 
 interface Partial {
+  readonly id: number;
   readonly header: WireMessageHeader;
-  readonly parts: Uint8Array[];
-  bytes: number;
+  /** Reassembly buffer; `used` bytes of it are body. Grows by doubling. */
+  buf: Uint8Array;
+  used: number;
+  /** Message bytes received (header + body), checked against `maxMessageBytes`. */
+  received: number;
+  /** Real bytes charged: overhead + header + buffer capacity. */
+  held: number;
+  /** When the last part arrived (NaN until a time is known). */
+  lastPartAt: number;
 }
 
 const EMPTY = new Uint8Array(0);
+/** Smallest buffer allocated for bytes of an incomplete frame. */
+const MIN_PENDING_BYTES = 64;
+
+/** Heap a parsed header holds beyond the fixed overhead: ~8 bytes per hop, ~32 per array. */
+function headerHeapBytes(h: WireMessageHeader): number {
+  let n = 8 * (h.to.length + h.ret.length) + 32 * (2 + h.space.length);
+  for (const s of h.space) n += 8 * s.length;
+  return n;
+}
 
 export class FrameDecoder {
   private _state: FrameDecoderState = 'preamble';
-  private readonly chunks: Uint8Array[] = [];
-  private head = 0;
-  private avail = 0;
+  /** The chunk being decoded (only during push/open) and the next unread byte in it. */
+  private src: Uint8Array = EMPTY;
+  private srcPos = 0;
+  /** Owned copy of bytes that do not make a whole frame yet. */
+  private pend: Uint8Array = EMPTY;
+  private pendLen = 0;
   private cipher: Cipher | null = null;
   private recvCounter = 0;
   private readonly types: TypeTableDecoder;
   private readonly partials = new Map<number, Partial>();
   private partialBytes = 0;
+  private readonly budget: ReassemblyBudget | null;
+  private readonly account: ReassemblyAccount | null;
   private _error: WireError | null = null;
+
+  /** Last time given by the caller (NaN before any). */
+  private now = Number.NaN;
+  /** Frames completed so far; tells a new incomplete frame from the previous one. */
+  private framesDone = 0;
+  private incompleteFrame = -1;
+  private incompleteSince: number | null = null;
+  /** Announced size (length prefix included) of the incomplete frame; 0 until known. */
+  private incompleteBytes = 0;
 
   readonly maxFrameBytes: number;
   readonly maxMessageBytes: number;
   readonly maxPartialMessages: number;
   readonly maxReassemblyBytes: number;
+  readonly partialMessageTimeoutMs: number;
+  readonly frameTimeoutMs: number;
+  readonly minFrameBytesPerSecond: number;
 
   // The frame last read by readFrame().
   private fKind = 0;
@@ -105,6 +170,20 @@ export class FrameDecoder {
     );
     this.maxReassemblyBytes = options.maxReassemblyBytes ?? DEFAULT_MAX_REASSEMBLY_BYTES;
     this.types = new TypeTableDecoder(options.maxTypeNames ?? MAX_TYPE_NAMES);
+    this.partialMessageTimeoutMs =
+      options.partialMessageTimeoutMs ?? DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS;
+    this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
+    this.minFrameBytesPerSecond =
+      options.minFrameBytesPerSecond ?? DEFAULT_MIN_FRAME_BYTES_PER_SECOND;
+    for (const [name, v] of [
+      ['partialMessageTimeoutMs', this.partialMessageTimeoutMs],
+      ['frameTimeoutMs', this.frameTimeoutMs],
+      ['minFrameBytesPerSecond', this.minFrameBytesPerSecond],
+    ] as const) {
+      if (!(v > 0)) throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `${name} ${v}`);
+    }
+    this.budget = options.reassemblyBudget ?? null;
+    this.account = this.budget === null ? null : this.budget.open(this);
   }
 
   get state(): FrameDecoderState {
@@ -116,9 +195,17 @@ export class FrameDecoder {
     return this._error;
   }
 
-  /** Bytes received but not yet decoded. */
+  /** Bytes received but not yet decoded (the start of an incomplete frame). */
   get bufferedBytes(): number {
-    return this.avail;
+    return this.pendLen;
+  }
+
+  /**
+   * Real bytes this decoder holds for the peer: the incomplete frame's buffer plus what its
+   * partial messages are charged (buffers, overhead, headers).
+   */
+  get heldBytes(): number {
+    return this.pend.length + this.partialBytes;
   }
 
   /** Number of messages currently partially received. */
@@ -126,13 +213,56 @@ export class FrameDecoder {
     return this.partials.size;
   }
 
-  /** Feed received bytes. Returns the events they complete, in order. */
-  push(chunk: Uint8Array): WireEvent[] {
-    if (this._state === 'ended') return [];
-    if (chunk.length > 0) {
-      this.chunks.push(chunk);
-      this.avail += chunk.length;
+  /**
+   * Since when a frame has been incomplete (its first byte's arrival), null when none is;
+   * NaN if it started in a `push` without `now` and no `expire` has stamped it yet.
+   */
+  get incompleteFrameSince(): number | null {
+    return this.incompleteSince;
+  }
+
+  /**
+   * When the incomplete frame becomes stalled: `since + frameTimeoutMs + size /
+   * minFrameBytesPerSecond` (size from its length prefix once known). Null when no frame is
+   * incomplete or its start is not stamped yet.
+   */
+  get frameDeadline(): number | null {
+    const since = this.incompleteSince;
+    if (since === null || Number.isNaN(since)) return null;
+    return (
+      since + this.frameTimeoutMs + (this.incompleteBytes * 1000) / this.minFrameBytesPerSecond
+    );
+  }
+
+  /**
+   * The earliest time at which `expire` has something to check (a frame deadline or a
+   * partial message's expiry), or null if nothing can expire. Unstamped starts count as due
+   * now, so a timer at this time also stamps them.
+   */
+  get nextDeadline(): number | null {
+    if (this._state === 'ended') return null;
+    let next: number | null = null;
+    const consider = (t: number): void => {
+      if (next === null || t < next) next = t;
+    };
+    if (this.incompleteSince !== null) {
+      consider(Number.isNaN(this.incompleteSince) ? this.now : (this.frameDeadline as number));
     }
+    for (const p of this.partials.values()) {
+      consider(Number.isNaN(p.lastPartAt) ? this.now : p.lastPartAt + this.partialMessageTimeoutMs);
+    }
+    return next !== null && Number.isNaN(next) ? 0 : next;
+  }
+
+  /**
+   * Feed received bytes, optionally with the time they arrived (the clock `expire` uses).
+   * Returns the events they complete, in order.
+   */
+  push(chunk: Uint8Array, now?: number): WireEvent[] {
+    if (this._state === 'ended') return [];
+    if (now !== undefined) this.now = now;
+    this.src = chunk;
+    this.srcPos = 0;
     return this.run();
   }
 
@@ -149,16 +279,58 @@ export class FrameDecoder {
     return this.run();
   }
 
+  /**
+   * Check the time bounds at `now`: a frame incomplete past its deadline or a partial message
+   * without a part for `partialMessageTimeoutMs` ends decoding with a `HERALD_ERR_WIRE_STALLED`
+   * error event. Starts not stamped yet (pushed without `now`) are stamped with `now`.
+   */
+  expire(now: number): WireEvent[] {
+    const events: WireEvent[] = [];
+    if (this._state === 'ended') return events;
+    this.now = now;
+    if (this.incompleteSince !== null && Number.isNaN(this.incompleteSince)) {
+      this.incompleteSince = now;
+    }
+    const deadline = this.frameDeadline;
+    if (deadline !== null && now > deadline) {
+      const since = this.incompleteSince as number;
+      this.fail(
+        new WireError(
+          'HERALD_ERR_WIRE_STALLED',
+          `frame incomplete for ${now - since} ms (${this.pendLen} of ${
+            this.incompleteBytes === 0 ? '?' : this.incompleteBytes
+          } bytes arrived)`,
+        ),
+        events,
+      );
+      return events;
+    }
+    for (const p of this.partials.values()) {
+      if (Number.isNaN(p.lastPartAt)) p.lastPartAt = now;
+      if (now - p.lastPartAt > this.partialMessageTimeoutMs) {
+        this.fail(
+          new WireError(
+            'HERALD_ERR_WIRE_STALLED',
+            `chunked message ${p.id} received no part for ${now - p.lastPartAt} ms`,
+          ),
+          events,
+        );
+        return events;
+      }
+    }
+    return events;
+  }
+
   /** The peer ended the stream (EOF). A partial frame left over is `HERALD_ERR_WIRE_TRUNCATED`. */
   end(): WireEvent[] {
     if (this._state === 'ended') return [];
     const events: WireEvent[] = [];
-    if (this.avail > 0 || this.partials.size > 0) {
+    if (this.pendLen > 0 || this.partials.size > 0) {
       this.fail(
         new WireError(
           'HERALD_ERR_WIRE_TRUNCATED',
-          this.avail > 0
-            ? `stream ended inside a frame (${this.avail} bytes pending)`
+          this.pendLen > 0
+            ? `stream ended inside a frame (${this.pendLen} bytes pending)`
             : `stream ended with ${this.partials.size} partial messages`,
         ),
         events,
@@ -169,13 +341,28 @@ export class FrameDecoder {
     return events;
   }
 
+  /**
+   * The connection is gone (socket error, abandon): release everything held, including this
+   * decoder's share of the process reassembly budget. No events; further input is ignored.
+   * Idempotent.
+   */
+  dispose(): void {
+    this.finish();
+  }
+
   private finish(): void {
     this._state = 'ended';
-    this.chunks.length = 0;
-    this.head = 0;
-    this.avail = 0;
+    this.src = EMPTY;
+    this.srcPos = 0;
+    this.pend = EMPTY;
+    this.pendLen = 0;
     this.partials.clear();
     this.partialBytes = 0;
+    this.incompleteSince = null;
+    this.incompleteBytes = 0;
+    if (this.budget !== null && this.account !== null) {
+      this.budget.release(this.account, this.account.bytes);
+    }
   }
 
   private fail(error: WireError, events: WireEvent[]): void {
@@ -192,7 +379,27 @@ export class FrameDecoder {
       if (!(err instanceof WireError)) throw err;
       this.fail(err, events);
     }
+    if (this._state === 'ended') return events;
+    // Never keep the caller's chunk: what is left is copied (bytes behind the HELLO, until
+    // open(); everything else was stashed by peek()).
+    if (this.srcPos < this.src.length) this.stash(Number.POSITIVE_INFINITY);
+    this.src = EMPTY;
+    this.srcPos = 0;
+    this.trackIncomplete();
     return events;
+  }
+
+  /** After a run: note when the incomplete frame (if any) started. */
+  private trackIncomplete(): void {
+    if (this.pendLen === 0 || this._state === 'awaiting-open') {
+      this.incompleteSince = null;
+      this.incompleteBytes = 0;
+      return;
+    }
+    if (this.incompleteSince === null || this.incompleteFrame !== this.framesDone) {
+      this.incompleteSince = this.now;
+      this.incompleteFrame = this.framesDone;
+    }
   }
 
   private loop(events: WireEvent[]): void {
@@ -233,19 +440,78 @@ export class FrameDecoder {
     }
   }
 
+  private get available(): number {
+    return this.pendLen + this.src.length - this.srcPos;
+  }
+
+  private byteAt(i: number): number {
+    return (i < this.pendLen ? this.pend[i] : this.src[this.srcPos + i - this.pendLen]) as number;
+  }
+
+  /**
+   * A contiguous view of the next `n` unread bytes, without consuming them; null if fewer
+   * have arrived (then every available byte, up to `n`, has been moved into the owned
+   * buffer).
+   */
+  private peek(n: number): Uint8Array | null {
+    if (this.pendLen === 0 && this.src.length - this.srcPos >= n) {
+      return this.src.subarray(this.srcPos, this.srcPos + n);
+    }
+    if (this.pendLen < n) this.stash(n);
+    return this.pendLen >= n ? this.pend.subarray(0, n) : null;
+  }
+
+  /** Move unread bytes of `src` into the owned buffer until it holds `n` (or `src` is empty). */
+  private stash(n: number): void {
+    const want = Math.min(n - this.pendLen, this.src.length - this.srcPos);
+    if (want <= 0) return;
+    const need = this.pendLen + want;
+    if (need > this.pend.length) {
+      // Grow by doubling, but never past the frame's own size: the peer cannot make us hold
+      // more than twice what it sent, nor allocate a whole frame by announcing it.
+      const cap = Math.min(n, Math.max(need, this.pend.length * 2, MIN_PENDING_BYTES));
+      const next = new Uint8Array(cap);
+      next.set(this.pend.subarray(0, this.pendLen));
+      this.pend = next;
+    }
+    this.pend.set(this.src.subarray(this.srcPos, this.srcPos + want), this.pendLen);
+    this.pendLen = need;
+    this.srcPos += want;
+  }
+
+  /** Consume `n` bytes just returned by `peek(n)` (whose view stays valid). */
+  private consume(n: number): void {
+    if (this.pendLen === 0) {
+      this.srcPos += n;
+      return;
+    }
+    const rest = this.pendLen - n;
+    if (rest > 0) {
+      const next = new Uint8Array(rest);
+      next.set(this.pend.subarray(n, this.pendLen));
+      this.pend = next;
+    } else {
+      this.pend = EMPTY; // handed out with the frame; the next frame gets a new buffer
+    }
+    this.pendLen = rest;
+  }
+
   private readPreamble(): boolean {
     // Reject a wrong magic as soon as its first wrong byte arrives.
-    const n = Math.min(this.avail, PREAMBLE_MAGIC.length);
+    const n = Math.min(this.available, PREAMBLE_MAGIC.length);
     for (let i = 0; i < n; i++) {
-      if (this.peek(i) !== PREAMBLE_MAGIC[i]) {
+      if (this.byteAt(i) !== PREAMBLE_MAGIC[i]) {
         throw new WireError(
           'HERALD_ERR_WIRE_BAD_MAGIC',
           'the peer does not speak the Herald protocol',
         );
       }
     }
-    if (this.avail < PREAMBLE_BYTES) return false;
-    const p = this.take(PREAMBLE_BYTES);
+    this.incompleteBytes = PREAMBLE_BYTES;
+    const p = this.peek(PREAMBLE_BYTES);
+    if (p === null) return false;
+    this.consume(PREAMBLE_BYTES);
+    this.framesDone++;
     const version = p[4] as number;
     if (version !== PROTOCOL_VERSION) {
       throw new WireError(
@@ -256,26 +522,14 @@ export class FrameDecoder {
     return true;
   }
 
-  private peek(i: number): number {
-    let off = this.head + i;
-    for (const c of this.chunks) {
-      if (off < c.length) return c[off] as number;
-      off -= c.length;
-    }
-    return -1;
-  }
-
   /** Read one frame whose body may be at most `cap` bytes. False if incomplete. */
   private readFrame(cap: number): boolean {
-    if (this.avail < 4) return false;
-    const first = this.chunks[0] as Uint8Array;
-    let length: number;
-    if (first.length - this.head >= 4) {
-      length = readU32(first, this.head);
-    } else {
-      length =
-        ((this.peek(0) << 24) | (this.peek(1) << 16) | (this.peek(2) << 8) | this.peek(3)) >>> 0;
+    const h = this.peek(4);
+    if (h === null) {
+      this.incompleteBytes = 0;
+      return false;
     }
+    const length = readU32(h, 0);
     if (length === 0) {
       throw new WireError('HERALD_ERR_WIRE_EMPTY_FRAME', 'zero-length frame (no kind byte)');
     }
@@ -285,47 +539,14 @@ export class FrameDecoder {
         `frame body of ${length - 1} bytes exceeds ${cap}`,
       );
     }
-    if (this.avail < 4 + length) return false;
-    const hdr = this.take(FRAME_HEADER_BYTES);
-    this.fKind = hdr[4] as number;
-    this.fBody = length === 1 ? EMPTY : this.take(length - 1);
+    this.incompleteBytes = 4 + length;
+    const f = this.peek(4 + length);
+    if (f === null) return false;
+    this.consume(4 + length);
+    this.framesDone++;
+    this.fKind = f[4] as number;
+    this.fBody = length === 1 ? EMPTY : f.subarray(FRAME_HEADER_BYTES);
     return true;
-  }
-
-  /** Consume `n` buffered bytes: a view when they lie in one chunk, else one copy. */
-  private take(n: number): Uint8Array {
-    const first = this.chunks[0] as Uint8Array;
-    const head = this.head;
-    this.avail -= n;
-    if (first.length - head >= n) {
-      const v = first.subarray(head, head + n);
-      if (head + n === first.length) {
-        this.chunks.shift();
-        this.head = 0;
-      } else {
-        this.head = head + n;
-      }
-      return v;
-    }
-    const out = new Uint8Array(n);
-    let filled = 0;
-    let k = 0;
-    let start = head;
-    while (filled < n) {
-      const c = this.chunks[k] as Uint8Array;
-      const m = Math.min(c.length - start, n - filled);
-      out.set(c.subarray(start, start + m), filled);
-      filled += m;
-      if (start + m === c.length) {
-        k++;
-        start = 0;
-      } else {
-        start += m;
-      }
-    }
-    this.chunks.splice(0, k);
-    this.head = start;
-    return out;
   }
 
   private onRecord(events: WireEvent[]): void {
@@ -436,10 +657,52 @@ export class FrameDecoder {
     this.finish();
   }
 
+  /**
+   * Charge `n` more real bytes to partial message `p`, before allocating them. Over the
+   * connection's bound or the process budget: `message-too-large`.
+   */
+  private charge(p: Partial, n: number): void {
+    if (this.partialBytes + n > this.maxReassemblyBytes) {
+      throw new WireError(
+        'HERALD_ERR_WIRE_MESSAGE_TOO_LARGE',
+        `partial messages would hold more than ${this.maxReassemblyBytes} bytes together`,
+      );
+    }
+    if (this.budget !== null && !this.budget.tryReserve(this.account as ReassemblyAccount, n)) {
+      throw new WireError(
+        'HERALD_ERR_WIRE_MESSAGE_TOO_LARGE',
+        `the process reassembly budget of ${this.budget.maxBytes} bytes is exhausted`,
+      );
+    }
+    this.partialBytes += n;
+    p.held += n;
+  }
+
+  private uncharge(p: Partial): void {
+    this.partialBytes -= p.held;
+    if (this.budget !== null) this.budget.release(this.account as ReassemblyAccount, p.held);
+    p.held = 0;
+  }
+
+  /** Append `data` to `p`'s buffer, growing it by doubling (capped by `maxMessageBytes`). */
+  private append(p: Partial, data: Uint8Array): void {
+    const need = p.used + data.length;
+    if (need > p.buf.length) {
+      const cap = Math.max(need, Math.min(p.buf.length * 2, this.maxMessageBytes));
+      this.charge(p, cap - p.buf.length);
+      const next = new Uint8Array(cap);
+      next.set(p.buf.subarray(0, p.used));
+      p.buf = next;
+    }
+    p.buf.set(data, p.used);
+    p.used = need;
+  }
+
   private onChunk(body: Uint8Array, events: WireEvent[]): void {
     const r = new ByteReader(body);
     const id = r.u32('chunk id');
     const flags = r.u8('chunk flags');
+    const received = body.length - CHUNK_PREFIX_BYTES;
     let p: Partial | undefined;
     if ((flags & CHUNK_FLAG_FIRST) !== 0) {
       if (this.partials.has(id)) {
@@ -457,46 +720,37 @@ export class FrameDecoder {
       // The first chunk carries the whole header: parse it now, so type definitions are
       // applied in the order messages start, which is the order the sender defined them.
       const header = readHeader(r, this.types);
-      p = { header, parts: [], bytes: 0 };
+      if ((flags & CHUNK_FLAG_LAST) !== 0) {
+        // A whole message in one chunk: nothing to hold.
+        if (received > this.maxMessageBytes) this.tooLarge();
+        events.push({ type: 'message', message: { ...header, body: r.rest() } });
+        return;
+      }
+      p = { id, header, buf: EMPTY, used: 0, received: 0, held: 0, lastPartAt: this.now };
+      this.charge(p, PARTIAL_MESSAGE_OVERHEAD_BYTES + headerHeapBytes(header));
       this.partials.set(id, p);
     } else {
       p = this.partials.get(id);
       if (p === undefined) {
         throw new WireError('HERALD_ERR_WIRE_UNKNOWN_CHUNK', `chunk for unknown message id ${id}`);
       }
+      p.lastPartAt = this.now;
     }
+    p.received += received;
+    if (p.received > this.maxMessageBytes) this.tooLarge();
     const data = r.rest();
-    p.bytes += body.length - 5;
-    this.partialBytes += body.length - 5;
-    if (p.bytes > this.maxMessageBytes) {
-      throw new WireError(
-        'HERALD_ERR_WIRE_MESSAGE_TOO_LARGE',
-        `message exceeds ${this.maxMessageBytes} bytes`,
-      );
-    }
-    if (this.partialBytes > this.maxReassemblyBytes) {
-      throw new WireError(
-        'HERALD_ERR_WIRE_MESSAGE_TOO_LARGE',
-        `partial messages exceed ${this.maxReassemblyBytes} bytes together`,
-      );
-    }
-    if (data.length > 0) p.parts.push(data);
+    if (data.length > 0) this.append(p, data);
     if ((flags & CHUNK_FLAG_LAST) === 0) return;
     this.partials.delete(id);
-    this.partialBytes -= p.bytes;
-    let bodyBytes: Uint8Array;
-    if (p.parts.length === 1) {
-      bodyBytes = p.parts[0] as Uint8Array;
-    } else {
-      let n = 0;
-      for (const part of p.parts) n += part.length;
-      bodyBytes = new Uint8Array(n);
-      let off = 0;
-      for (const part of p.parts) {
-        bodyBytes.set(part, off);
-        off += part.length;
-      }
-    }
+    this.uncharge(p);
+    const bodyBytes = p.used === 0 ? EMPTY : p.buf.subarray(0, p.used);
     events.push({ type: 'message', message: { ...p.header, body: bodyBytes } });
+  }
+
+  private tooLarge(): never {
+    throw new WireError(
+      'HERALD_ERR_WIRE_MESSAGE_TOO_LARGE',
+      `message exceeds ${this.maxMessageBytes} bytes`,
+    );
   }
 }

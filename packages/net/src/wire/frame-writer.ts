@@ -10,6 +10,14 @@
  * per active message in turn, after the batch's other frames, up to `budgetBytes`. So a small
  * message never waits behind more than the chunks of the previous flush. A message is
  * delivered when its last frame arrives: small messages may overtake a large one.
+ *
+ * Bounds: `queuedBytes` is everything the writer holds for the peer (batch, pending PONG,
+ * the rest of large messages). PONGs are coalesced: only the latest unanswered PING is
+ * answered, with one PONG at the next `flush()`, so a peer that pings and never reads
+ * cannot grow the queue. A message whose new type name would overflow the type table is
+ * refused by `writeMessage` (a `refused` result, nothing queued), never failed at `flush()`.
+ * The batch buffer starts at 1 KiB, grows on demand and shrinks again when batches stay
+ * small (`WRITER_SHRINK_AFTER_FLUSHES`) or on `trim()`.
  */
 import { ByteWriter, writeU32 } from './bytes.js';
 import type { Cipher } from './cipher.js';
@@ -23,6 +31,8 @@ import {
   MAX_RECORD_COUNTER,
   MAX_TYPE_NAMES,
   MIN_MAX_FRAME_BYTES,
+  WRITER_INITIAL_BUFFER_BYTES,
+  WRITER_SHRINK_AFTER_FLUSHES,
 } from './constants.js';
 import { WireError } from './errors.js';
 import { FrameKind, encodeCloseBody } from './frames.js';
@@ -48,6 +58,27 @@ export interface FrameWriterOptions {
   readonly maxRecordCounter?: number;
 }
 
+/** What `writeMessage` did with a message. */
+export type WriteResult =
+  | { readonly type: 'queued' }
+  /**
+   * Nothing was queued. `type-table-full`: the message's type name is new and this
+   * direction already has `maxTypeNames` names defined or reserved; messages of known
+   * types still go. The caller reports the message as a dead letter.
+   */
+  | { readonly type: 'refused'; readonly reason: 'type-table-full'; readonly detail: string };
+
+const QUEUED: WriteResult = Object.freeze({ type: 'queued' });
+
+/** Bytes of one PING or PONG frame. */
+const PING_FRAME_BYTES = FRAME_HEADER_BYTES + 4;
+
+interface Waiting {
+  readonly msg: WireMessage;
+  /** Bytes counted in `queuedBytes` for it (header + body). */
+  readonly bytes: number;
+}
+
 interface Outgoing {
   readonly id: number;
   readonly msg: WireMessage;
@@ -58,12 +89,19 @@ interface Outgoing {
 export class FrameWriter {
   readonly peerMaxFrameBytes: number;
   private readonly cipher: Cipher | null;
-  private readonly out = new ByteWriter(64 * 1024);
+  private readonly out = new ByteWriter(WRITER_INITIAL_BUFFER_BYTES);
   private readonly types: TypeTableEncoder;
   private readonly maxPartials: number;
   private readonly maxRecordCounter: number;
   private readonly active: Outgoing[] = [];
-  private readonly waiting: WireMessage[] = [];
+  private readonly waiting: Waiting[] = [];
+  /** Body bytes of large messages not yet in a batch (active rest + waiting whole). */
+  private largeBytes = 0;
+  /** seq of the PING to answer at the next flush, or -1. */
+  private pongSeq = -1;
+  /** Flushes in a row whose batch used at most a quarter of the buffer, and their peak. */
+  private smallFlushes = 0;
+  private smallPeak = 0;
   /** Whole messages in the current batch (reported by `abandon()` if it is never sent). */
   private readonly batched: WireMessage[] = [];
   private nextId = 0;
@@ -95,6 +133,19 @@ export class FrameWriter {
     return this.out.pos;
   }
 
+  /**
+   * Everything queued for the peer and not yet returned by `flush()`: the current batch,
+   * a coalesced PONG, and the unsent part of large messages (header + body bytes).
+   */
+  get queuedBytes(): number {
+    return this.out.pos + (this.pongSeq >= 0 ? PING_FRAME_BYTES : 0) + this.largeBytes;
+  }
+
+  /** Bytes allocated for the batch buffer (memory held even when nothing is queued). */
+  get bufferCapacity(): number {
+    return this.out.capacity;
+  }
+
   /** Large messages still being sent (active or waiting for a slot). */
   get pendingMessages(): number {
     return this.active.length + this.waiting.length;
@@ -102,7 +153,9 @@ export class FrameWriter {
 
   /** True when `flush()` has something to return. */
   get hasPending(): boolean {
-    return this.out.pos > 0 || this.active.length > 0 || this.waiting.length > 0;
+    return (
+      this.out.pos > 0 || this.pongSeq >= 0 || this.active.length > 0 || this.waiting.length > 0
+    );
   }
 
   /** Records sealed so far (the next record's counter). */
@@ -123,12 +176,19 @@ export class FrameWriter {
   }
 
   /**
-   * Queue one application message. Throws `WireError` (`HERALD_ERR_WIRE_INVALID_ARGUMENT`,
-   * `HERALD_ERR_WIRE_TYPE_TABLE_FULL`, `HERALD_ERR_WIRE_CLOSED`) on misuse; nothing is
-   * queued then.
+   * Queue one application message, or refuse it (`refused`, nothing queued) when its new
+   * type name does not fit the type table. Throws `WireError` (`HERALD_ERR_WIRE_INVALID_ARGUMENT`,
+   * `HERALD_ERR_WIRE_CLOSED`) on misuse; nothing is queued then.
    */
-  writeMessage(msg: WireMessage): void {
+  writeMessage(msg: WireMessage): WriteResult {
     this.checkOpen();
+    if (!this.types.canUse(msg.typeName)) {
+      return {
+        type: 'refused',
+        reason: 'type-table-full',
+        detail: `type name ${JSON.stringify(msg.typeName)} would be name ${this.types.maxNames + 1} on this connection (max ${this.types.maxNames})`,
+      };
+    }
     const p = prepareHeader(msg, this.types);
     const len = p.headerBytes + msg.body.length;
     if (len <= this.peerMaxFrameBytes) {
@@ -137,13 +197,17 @@ export class FrameWriter {
       writeHeader(this.out, p);
       this.out.bytes(msg.body);
       this.batched.push(msg);
-      return;
+      return QUEUED;
     }
     if (this.active.length < this.maxPartials && this.waiting.length === 0) {
       this.start(p);
     } else {
-      this.waiting.push(msg);
+      // Written later (at a flush): hold its type-table slot now, so it cannot fail then.
+      this.types.reserve(msg.typeName);
+      this.waiting.push({ msg, bytes: len });
+      this.largeBytes += len;
     }
+    return QUEUED;
   }
 
   /** Queue a codec stream-state update; the peer sees it before later messages. */
@@ -165,25 +229,47 @@ export class FrameWriter {
     this.out.u32(seq >>> 0);
   }
 
+  /**
+   * Answer a PING. Coalesced: the PONG is written at the next `flush()`, and a later PING
+   * answered before then replaces it (the peer only needs its latest PING answered), so
+   * PONGs never hold more than one frame however many PINGs arrive.
+   */
   writePong(seq: number): void {
     this.checkOpen();
+    this.pongSeq = seq >>> 0;
+  }
+
+  private emitPong(): void {
+    if (this.pongSeq < 0) return;
     this.frameHeader(FrameKind.PONG, 4);
-    this.out.u32(seq >>> 0);
+    this.out.u32(this.pongSeq);
+    this.pongSeq = -1;
   }
 
   /**
    * The connection is gone: drop everything not yet returned by `flush()` and return the
    * messages among it (whole messages of the current batch, and large messages not yet
-   * completely sent), so the caller can report them. The writer is closed afterwards.
+   * completely sent), so the caller can report them. The writer is closed afterwards and
+   * its buffer released.
    */
   abandon(): WireMessage[] {
-    const lost = [...this.batched, ...this.active.map((o) => o.msg), ...this.waiting];
+    const lost = [...this.batched, ...this.active.map((o) => o.msg), ...this.dropLarge()];
     this.batched.length = 0;
-    this.active.length = 0;
-    this.waiting.length = 0;
+    this.pongSeq = -1;
     this.out.reset();
+    this.out.shrink(0);
     this.closed = true;
     return lost;
+  }
+
+  /** Forget active and waiting large messages; returns the waiting ones. */
+  private dropLarge(): WireMessage[] {
+    const waiting = this.waiting.map((w) => w.msg);
+    this.active.length = 0;
+    this.waiting.length = 0;
+    this.largeBytes = 0;
+    this.types.clearReservations();
+    return waiting;
   }
 
   /**
@@ -192,9 +278,8 @@ export class FrameWriter {
    */
   writeClose(code: number, text: string): WireMessage[] {
     this.checkOpen();
-    const abandoned = [...this.active.map((o) => o.msg), ...this.waiting];
-    this.active.length = 0;
-    this.waiting.length = 0;
+    const abandoned = [...this.active.map((o) => o.msg), ...this.dropLarge()];
+    this.emitPong();
     const body = encodeCloseBody(code, text);
     this.frameHeader(FrameKind.CLOSE, body.length);
     this.out.bytes(body);
@@ -223,7 +308,10 @@ export class FrameWriter {
     this.out.u8(CHUNK_FLAG_FIRST | (last ? CHUNK_FLAG_LAST : 0));
     writeHeader(this.out, p);
     this.out.bytes(body.subarray(0, n));
-    if (!last) this.active.push({ id, msg: p.msg, offset: n });
+    if (!last) {
+      this.active.push({ id, msg: p.msg, offset: n });
+      this.largeBytes += body.length - n;
+    }
   }
 
   /** Emit the next chunk of `o`; true when it was the last. */
@@ -236,6 +324,7 @@ export class FrameWriter {
     this.out.u8(last ? CHUNK_FLAG_LAST : 0);
     this.out.bytes(body.subarray(o.offset, o.offset + n));
     o.offset += n;
+    this.largeBytes -= n;
     return last;
   }
 
@@ -247,6 +336,7 @@ export class FrameWriter {
    * is sealed into SEALED records of at most `peerMaxFrameBytes + 5` plaintext bytes each.
    */
   flush(budgetBytes: number = this.peerMaxFrameBytes): Uint8Array | null {
+    this.emitPong();
     let spent = 0;
     while (this.active.length > 0 && (spent === 0 || spent < budgetBytes)) {
       for (let i = 0; i < this.active.length && (spent === 0 || spent < budgetBytes);) {
@@ -254,22 +344,60 @@ export class FrameWriter {
         const before = this.out.pos;
         if (this.continueChunk(o)) {
           this.active.splice(i, 1);
-          const next = this.waiting.shift();
-          if (next !== undefined) this.start(prepareHeader(next, this.types));
+          this.startWaiting();
         } else {
           i++;
         }
         spent += this.out.pos - before;
       }
     }
-    while (this.active.length < this.maxPartials && this.waiting.length > 0) {
-      this.start(prepareHeader(this.waiting.shift() as WireMessage, this.types));
-    }
+    while (this.active.length < this.maxPartials && this.waiting.length > 0) this.startWaiting();
     if (this.out.pos === 0) return null;
+    const used = this.out.pos;
     const result = this.cipher === null ? this.out.take() : this.seal(this.cipher);
     this.out.reset();
     this.batched.length = 0;
+    this.maybeShrink(used);
     return result;
+  }
+
+  /** Start the next waiting large message, if any (its type name was reserved when queued). */
+  private startWaiting(): void {
+    const next = this.waiting.shift();
+    if (next === undefined) return;
+    this.largeBytes -= next.bytes;
+    this.start(prepareHeader(next.msg, this.types));
+  }
+
+  /**
+   * Shrink the batch buffer once `WRITER_SHRINK_AFTER_FLUSHES` batches in a row used at most
+   * a quarter of it: to the next power of two above their peak. A busy connection keeps its
+   * buffer; one that went quiet gives it back.
+   */
+  private maybeShrink(used: number): void {
+    const cap = this.out.capacity;
+    if (cap <= WRITER_INITIAL_BUFFER_BYTES || used * 4 > cap) {
+      this.smallFlushes = 0;
+      this.smallPeak = 0;
+      return;
+    }
+    this.smallPeak = Math.max(this.smallPeak, used);
+    if (++this.smallFlushes < WRITER_SHRINK_AFTER_FLUSHES) return;
+    let target = WRITER_INITIAL_BUFFER_BYTES;
+    while (target < this.smallPeak * 2) target *= 2;
+    this.out.shrink(target);
+    this.smallFlushes = 0;
+    this.smallPeak = 0;
+  }
+
+  /**
+   * Release the batch buffer down to its initial size if nothing is batched (call when the
+   * connection is idle, e.g. from the keep-alive timer). No effect on what is queued.
+   */
+  trim(): void {
+    if (this.out.pos === 0) this.out.shrink(WRITER_INITIAL_BUFFER_BYTES);
+    this.smallFlushes = 0;
+    this.smallPeak = 0;
   }
 
   private seal(cipher: Cipher): Uint8Array {

@@ -38,14 +38,22 @@ export type WireMessageHeader = Omit<WireMessage, 'body'>;
  */
 export class TypeTableEncoder {
   private readonly ids = new Map<string, number>();
+  /** New names of messages queued but not yet written: each holds a slot in the table. */
+  private readonly reserved = new Set<string>();
   readonly maxNames: number;
 
   constructor(maxNames: number = MAX_TYPE_NAMES) {
     this.maxNames = maxNames;
   }
 
+  /** Names defined so far. */
   get size(): number {
     return this.ids.size;
+  }
+
+  /** Names defined plus names reserved by queued messages. */
+  get committed(): number {
+    return this.ids.size + this.reserved.size;
   }
 
   /** The id of `name` if already defined, else -1. */
@@ -53,14 +61,35 @@ export class TypeTableEncoder {
     return this.ids.get(name) ?? -1;
   }
 
+  /** Whether a message of type `name` can be written: defined, reserved, or room for it. */
+  canUse(name: string): boolean {
+    return this.ids.has(name) || this.reserved.has(name) || this.committed < this.maxNames;
+  }
+
+  /**
+   * Hold a slot for `name` until it is defined (a message that will be written later).
+   * False when the table has no room: refuse the message now, not when it is written.
+   */
+  reserve(name: string): boolean {
+    if (!this.canUse(name)) return false;
+    if (!this.ids.has(name)) this.reserved.add(name);
+    return true;
+  }
+
+  /** Drop every reservation (the queued messages will never be written). */
+  clearReservations(): void {
+    this.reserved.clear();
+  }
+
   /** Record a new definition; returns its id. Throws locally when the table is full. */
   define(name: string): number {
-    if (this.ids.size >= this.maxNames) {
+    if (!this.canUse(name)) {
       throw new WireError(
         'HERALD_ERR_WIRE_TYPE_TABLE_FULL',
         `more than ${this.maxNames} type names on one connection`,
       );
     }
+    this.reserved.delete(name);
     const id = this.ids.size;
     this.ids.set(name, id);
     return id;
@@ -173,7 +202,7 @@ export function prepareHeader(msg: WireMessage, table: TypeTableEncoder): Prepar
         `type name of ${newName.length} bytes (1..${MAX_TYPE_NAME_BYTES})`,
       );
     }
-    if (table.size >= table.maxNames) {
+    if (!table.canUse(msg.typeName)) {
       throw new WireError(
         'HERALD_ERR_WIRE_TYPE_TABLE_FULL',
         `more than ${table.maxNames} type names on one connection`,
