@@ -1,9 +1,17 @@
 /**
- * Record encryption: the `Cipher` and `KeyAgreement` contracts, the tweetnacl
- * implementation (default) and an optional sodium-native implementation loaded at run time.
- * Both produce identical bytes: XSalsa20-Poly1305 secretbox (16-byte tag first, then
- * ciphertext) under a key from X25519 + HSalsa20 (`crypto_box_beforenm`).
+ * Record encryption and key agreement: the `Cipher` and `KeyAgreement` contracts, the
+ * tweetnacl implementation, an X25519 implementation on `node:crypto` (OpenSSL; the same
+ * bytes, several times faster than tweetnacl's scalar multiplication) and an optional
+ * sodium-native record cipher loaded at run time. Records are XSalsa20-Poly1305 secretbox
+ * (16-byte tag first, then ciphertext) under the key the handshake derives (handshake.ts).
  */
+import {
+  type KeyObject,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+} from 'node:crypto';
 import nacl from 'tweetnacl';
 import {
   DIRECTION_ACCEPTOR,
@@ -30,14 +38,20 @@ export interface KeyPair {
   readonly secretKey: Uint8Array;
 }
 
+/**
+ * X25519 for the handshake. The only public-key operations Herald does go through this
+ * interface, so a test can count them (an acceptor must do none before the connector's
+ * HELLO has arrived).
+ */
 export interface KeyAgreement {
-  /** A fresh ephemeral X25519 key pair. */
+  /** A fresh ephemeral X25519 key pair (one scalar multiplication). */
   generateKeyPair(): KeyPair;
   /**
-   * The 32-byte secretbox key shared with the peer (X25519 then HSalsa20). Throws
-   * `HERALD_ERR_WIRE_BAD_PUBLIC_KEY` for a low-order peer key (all-zero shared secret).
+   * Raw X25519(own secret, peer public): 32 bytes, the same in every implementation.
+   * Throws `HERALD_ERR_WIRE_BAD_PUBLIC_KEY` for a key that is not 32 bytes or a low-order
+   * point (all-zero result).
    */
-  sharedKey(peerPublic: Uint8Array, ownSecret: Uint8Array): Uint8Array;
+  dh(own: KeyPair, peerPublic: Uint8Array): Uint8Array;
 }
 
 /** A source of random bytes. */
@@ -92,22 +106,123 @@ function isAllZero(b: Uint8Array): boolean {
   return acc === 0;
 }
 
+function checkPeerKey(peerPublic: Uint8Array): void {
+  if (peerPublic.length !== PUBLIC_KEY_BYTES) {
+    throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is not 32 bytes');
+  }
+}
+
+function lowOrder(): WireError {
+  return new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is a low-order point');
+}
+
+/** X25519 in pure JavaScript (tweetnacl): about 1 ms per operation. */
 class NaclKeyAgreement implements KeyAgreement {
   constructor(private readonly random: RandomSource) {}
 
   generateKeyPair(): KeyPair {
-    return nacl.box.keyPair.fromSecretKey(this.random(nacl.box.secretKeyLength));
+    const secretKey = this.random(nacl.box.secretKeyLength);
+    return { publicKey: nacl.scalarMult.base(secretKey), secretKey };
   }
 
-  sharedKey(peerPublic: Uint8Array, ownSecret: Uint8Array): Uint8Array {
-    if (peerPublic.length !== PUBLIC_KEY_BYTES) {
-      throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is not 32 bytes');
-    }
-    if (isAllZero(nacl.scalarMult(ownSecret, peerPublic))) {
-      throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is a low-order point');
-    }
-    return nacl.box.before(peerPublic, ownSecret);
+  dh(own: KeyPair, peerPublic: Uint8Array): Uint8Array {
+    checkPeerKey(peerPublic);
+    const shared = nacl.scalarMult(own.secretKey, peerPublic);
+    if (isAllZero(shared)) throw lowOrder();
+    return shared;
   }
+}
+
+const b64url = (b: Uint8Array): string => Buffer.from(b).toString('base64url');
+
+/**
+ * An ephemeral pair made by OpenSSL: the secret stays inside the KeyObject and is exported
+ * only if someone reads `secretKey` (nobody does in the handshake).
+ */
+class NodeKeyPair implements KeyPair {
+  private exported: Uint8Array | null = null;
+
+  constructor(
+    readonly publicKey: Uint8Array,
+    readonly privateKey: KeyObject,
+  ) {}
+
+  get secretKey(): Uint8Array {
+    if (this.exported === null) {
+      const d = this.privateKey.export({ format: 'jwk' }).d as string;
+      this.exported = new Uint8Array(Buffer.from(d, 'base64url'));
+    }
+    return this.exported;
+  }
+}
+
+/**
+ * X25519 through `node:crypto` (OpenSSL). Keys cross the boundary as JWK, which OpenSSL 3
+ * imports an order of magnitude faster than DER. A private key given as bytes (a loaded
+ * identity) is imported once and cached per key-pair object.
+ */
+class NodeKeyAgreement implements KeyAgreement {
+  private readonly imported = new WeakMap<KeyPair, KeyObject>();
+
+  /** `random` null: OpenSSL's own generator (fastest); else keys come from `random`. */
+  constructor(private readonly random: RandomSource | null) {}
+
+  generateKeyPair(): KeyPair {
+    if (this.random === null) {
+      const { publicKey, privateKey } = generateKeyPairSync('x25519');
+      const x = publicKey.export({ format: 'jwk' }).x as string;
+      return new NodeKeyPair(new Uint8Array(Buffer.from(x, 'base64url')), privateKey);
+    }
+    const secretKey = this.random(PUBLIC_KEY_BYTES);
+    const privateKey = importPrivate(secretKey);
+    const x = createPublicKey(privateKey).export({ format: 'jwk' }).x as string;
+    const pair: KeyPair = { publicKey: new Uint8Array(Buffer.from(x, 'base64url')), secretKey };
+    this.imported.set(pair, privateKey);
+    return pair;
+  }
+
+  dh(own: KeyPair, peerPublic: Uint8Array): Uint8Array {
+    checkPeerKey(peerPublic);
+    let privateKey = own instanceof NodeKeyPair ? own.privateKey : this.imported.get(own);
+    if (privateKey === undefined) {
+      privateKey = importPrivate(own.secretKey);
+      this.imported.set(own, privateKey);
+    }
+    const publicKey = createPublicKey({
+      key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublic) },
+      format: 'jwk',
+    });
+    let shared: Uint8Array;
+    try {
+      shared = new Uint8Array(diffieHellman({ privateKey, publicKey }));
+    } catch (err) {
+      // OpenSSL refuses an all-zero result ("failed during derivation").
+      throw new WireError('HERALD_ERR_WIRE_BAD_PUBLIC_KEY', 'peer key is a low-order point', {
+        cause: err,
+      });
+    }
+    if (isAllZero(shared)) throw lowOrder();
+    return shared;
+  }
+}
+
+/** Import raw X25519 secret bytes (JWK needs an `x`; OpenSSL derives the real one itself). */
+function importPrivate(secretKey: Uint8Array): KeyObject {
+  const d = b64url(secretKey);
+  return createPrivateKey({ key: { kty: 'OKP', crv: 'X25519', d, x: d }, format: 'jwk' });
+}
+
+/** X25519 in tweetnacl. `random` defaults to `nacl.randomBytes`. */
+export function naclKeyAgreement(random: RandomSource = defaultRandom): KeyAgreement {
+  return new NaclKeyAgreement(random);
+}
+
+/**
+ * X25519 in `node:crypto`. Without `random`, key pairs come from OpenSSL's generator;
+ * with it (tests), the secret is `random(32)`, so the bytes match tweetnacl's.
+ */
+export function nodeKeyAgreement(random?: RandomSource): KeyAgreement {
+  return new NodeKeyAgreement(random ?? null);
 }
 
 /**
@@ -156,10 +271,20 @@ class NaclCipher extends CounterNonceCipher {
   }
 }
 
-/** The default suite: pure JavaScript tweetnacl. */
-export const naclCipherSuite: CipherSuite = {
+/** Everything in pure JavaScript tweetnacl (for comparison; X25519 is slow here). */
+export const tweetnaclCipherSuite: CipherSuite = {
   name: 'tweetnacl',
-  createKeyAgreement: (random = defaultRandom) => new NaclKeyAgreement(random),
+  createKeyAgreement: (random) => naclKeyAgreement(random),
+  createCipher: (key, role) => new NaclCipher(key, role),
+};
+
+/**
+ * The default suite: records in tweetnacl, X25519 in `node:crypto` (same bytes as
+ * tweetnacl's, several times faster: the handshake's cost is its public-key operations).
+ */
+export const naclCipherSuite: CipherSuite = {
+  name: 'tweetnacl+node-x25519',
+  createKeyAgreement: (random) => nodeKeyAgreement(random),
   createCipher: (key, role) => new NaclCipher(key, role),
 };
 
@@ -194,13 +319,13 @@ class SodiumCipher extends CounterNonceCipher {
 }
 
 /**
- * A suite whose symmetric part (the per-record hot path) runs in sodium-native; key
- * agreement stays in tweetnacl (once per connection). Same bytes on the wire.
+ * A suite whose symmetric part (the per-record hot path) runs in sodium-native; X25519
+ * runs in `node:crypto` (a few operations per connection). Same bytes on the wire.
  */
 export function sodiumCipherSuite(sodium: SodiumNativeLike): CipherSuite {
   return {
     name: 'sodium-native',
-    createKeyAgreement: (random = defaultRandom) => new NaclKeyAgreement(random),
+    createKeyAgreement: (random) => nodeKeyAgreement(random),
     createCipher: (key, role) => new SodiumCipher(sodium, key, role),
   };
 }

@@ -12,5 +12,8 @@ export * from './frame-decoder.js';
 export * from './frame-writer.js';
 export * from './frames.js';
 export * from './handshake.js';
+export * from './handshake-reader.js';
+export * from './identity.js';
+export { HANDSHAKE_LABEL } from './transcript.js';
 export * from './message.js';
 export * from './wire-session.js';

@@ -2,15 +2,38 @@
  * One connection's whole wire protocol as a pure state machine: handshake, decoder and
  * writer wired together. No sockets, no timers: the caller moves bytes and calls `flush()`
  * once per event-loop turn. SocketProxy builds on this; tests drive two of them in memory.
+ *
+ * The handshake (handshake.ts) sends frames in reply to the peer's: after every
+ * `receive()`, `accept()` and `refuse()`, write what `flush()` returns (check `hasPending`),
+ * even when no event came back.
+ *
+ * With `authorize: true` an acceptor stops in state `authorizing` after the key checks and
+ * emits `authorize` with the peer's identity; the caller decides (asynchronously if it
+ * wants) and calls `accept()` (the session opens: `established`) or `refuse(text)` (a
+ * CLOSE `not-authorized` is queued: flush it, then close the socket).
  */
 import { concatBytes } from './bytes.js';
 import type { Cipher } from './cipher.js';
 import { closeReasonName } from './close-reasons.js';
+import { MIN_MAX_FRAME_BYTES } from './constants.js';
 import { WireError } from './errors.js';
 import { FrameDecoder, type FrameDecoderOptions, type WireEvent } from './frame-decoder.js';
 import { FrameWriter } from './frame-writer.js';
-import { encodeCloseFrame } from './frames.js';
-import { Handshake, type HandshakeOptions } from './handshake.js';
+import {
+  FrameKind,
+  decodeCloseBody,
+  encodeCloseFrame,
+  encodeFrame,
+  encodeHelloBody,
+  encodePreamble,
+} from './frames.js';
+import {
+  Handshake,
+  type HandshakeOptions,
+  type HandshakeResult,
+  type PeerIdentity,
+} from './handshake.js';
+import { HandshakeReader } from './handshake-reader.js';
 import type { WireMessage } from './message.js';
 
 export interface WireSessionOptions extends HandshakeOptions, FrameDecoderOptions {}
@@ -21,7 +44,14 @@ export type SessionEvent =
       readonly encrypted: boolean;
       readonly peerMaxFrameBytes: number;
       readonly peerKeepaliveMs: number;
+      /** Who the peer proved to be (both fields null: anonymous or clear). */
+      readonly peer: PeerIdentity;
     }
+  /**
+   * Acceptor with `authorize: true`: the peer is authenticated (or anonymous and allowed
+   * so far). Nothing opens until the caller calls `accept()` or `refuse(text)`.
+   */
+  | { readonly type: 'authorize'; readonly peer: PeerIdentity }
   | { readonly type: 'message'; readonly message: WireMessage }
   | { readonly type: 'structures'; readonly data: Uint8Array }
   | { readonly type: 'ping'; readonly seq: number }
@@ -39,7 +69,22 @@ export type SessionEvent =
    */
   | { readonly type: 'failed'; readonly error: WireError };
 
-export type WireSessionState = 'handshaking' | 'open' | 'closing' | 'closed';
+export type WireSessionState = 'handshaking' | 'authorizing' | 'open' | 'closing' | 'closed';
+
+/**
+ * The FrameDecoder reads a preamble and a HELLO before anything else; the handshake
+ * reader has consumed the real ones, so the decoder is started with this stand-in (local
+ * bytes, never the peer's) and then opened with the negotiated cipher.
+ */
+function decoderOpening(): Uint8Array {
+  const hello = encodeHelloBody({
+    encrypt: false,
+    maxFrameBytes: MIN_MAX_FRAME_BYTES,
+    keepaliveMs: 0,
+    ephemeralKey: null,
+  });
+  return concatBytes([encodePreamble(), encodeFrame(FrameKind.HELLO, hello)]);
+}
 
 type Queued =
   | { readonly k: 'message'; readonly msg: WireMessage }
@@ -48,12 +93,14 @@ type Queued =
 
 export class WireSession {
   private readonly handshake: Handshake;
+  private readonly reader = new HandshakeReader();
   private readonly decoder: FrameDecoder;
   private writer: FrameWriter | null = null;
   private readonly early: Queued[] = [];
   private readonly raw: Uint8Array[] = [];
   private _state: WireSessionState = 'handshaking';
-  private started = false;
+  private _peer: PeerIdentity | null = null;
+  private started: 'no' | 'implicit' | 'explicit' = 'no';
 
   constructor(options: WireSessionOptions) {
     this.handshake = new Handshake(options);
@@ -68,19 +115,43 @@ export class WireSession {
     return this.writer?.encrypted ?? false;
   }
 
-  /** The first bytes to write on the connection (preamble + HELLO). Call once. */
+  /** The peer's proven identity once `established` (null before). */
+  get peer(): PeerIdentity | null {
+    return this._peer;
+  }
+
+  /**
+   * The first bytes to write on the connection (see `Handshake.start`). Call once, before
+   * anything else. (A session that received bytes first started itself then and queued
+   * its opening; `start()` then returns it with the handshake frames queued behind it.)
+   */
   start(): Uint8Array {
-    if (this.started)
+    if (this.started === 'explicit')
       throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'start() called twice');
-    this.started = true;
+    if (this.started === 'implicit') {
+      this.started = 'explicit';
+      return concatBytes(this.raw.splice(0));
+    }
+    this.started = 'explicit';
     return this.handshake.start();
   }
 
-  /** Bytes received from the socket. */
+  /** Bytes received from the socket. Afterwards, flush: the handshake may have replied. */
   receive(chunk: Uint8Array): SessionEvent[] {
     const out: SessionEvent[] = [];
     if (this._state === 'closed') return out;
-    this.handle(this.decoder.push(chunk), out);
+    if (this.writer !== null) {
+      // Established (open, or closing and still reading what the peer sends before CLOSE).
+      this.handle(this.decoder.push(chunk), out);
+      return out;
+    }
+    if (this._state === 'closing') return out;
+    if (this.started === 'no') {
+      this.started = 'implicit';
+      this.raw.push(this.handshake.start());
+    }
+    this.reader.push(chunk);
+    this.readHandshake(out);
     return out;
   }
 
@@ -88,30 +159,135 @@ export class WireSession {
   end(): SessionEvent[] {
     const out: SessionEvent[] = [];
     if (this._state === 'closed') return out;
-    this.handle(this.decoder.end(), out);
+    if (this.writer !== null) {
+      this.handle(this.decoder.end(), out);
+    } else if (this._state !== 'closing' && this.reader.bufferedBytes > 0) {
+      out.push({
+        type: 'failed',
+        error: new WireError(
+          'HERALD_ERR_WIRE_TRUNCATED',
+          `stream ended inside the handshake (${this.reader.bufferedBytes} bytes pending)`,
+        ),
+      });
+    }
     this._state = 'closed';
     return out;
+  }
+
+  /**
+   * Acceptor in state `authorizing`: open the connection (queues READY). Returns the
+   * `established` event. A no-op returning [] when the session ended meanwhile.
+   */
+  accept(): SessionEvent[] {
+    const out: SessionEvent[] = [];
+    if (this._state === 'closing' || this._state === 'closed') return out;
+    if (this._state !== 'authorizing') {
+      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `accept() in state ${this._state}`);
+    }
+    this.step(this.handshake.accept(), out);
+    this.readHandshake(out); // bytes that came in while authorizing go to the decoder
+    return out;
+  }
+
+  /**
+   * Acceptor in state `authorizing`: refuse the peer. Queues a clear CLOSE
+   * `not-authorized` carrying `text`; returns the `failed` event
+   * (`HERALD_ERR_WIRE_NOT_AUTHORIZED`). A no-op returning [] when the session ended
+   * meanwhile.
+   */
+  refuse(text?: string): SessionEvent[] {
+    const out: SessionEvent[] = [];
+    if (this._state === 'closing' || this._state === 'closed') return out;
+    if (this._state !== 'authorizing') {
+      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `refuse() in state ${this._state}`);
+    }
+    this.step(this.handshake.refuse(text), out);
+    return out;
+  }
+
+  /** Take handshake frames one by one; once open, hand the rest to the decoder. */
+  private readHandshake(out: SessionEvent[]): void {
+    for (;;) {
+      if (this._state === 'open') {
+        const rest = this.reader.rest();
+        if (rest.length > 0) this.handle(this.decoder.push(rest), out);
+        return;
+      }
+      if (this._state !== 'handshaking' && this._state !== 'authorizing') return;
+      let frame;
+      try {
+        frame = this.reader.next();
+      } catch (err) {
+        if (!(err instanceof WireError)) throw err;
+        this.failLocal(err);
+        out.push({ type: 'failed', error: err });
+        return;
+      }
+      if (frame === null) return;
+      if (frame.kind === FrameKind.CLOSE) {
+        let info;
+        try {
+          info = decodeCloseBody(frame.body);
+        } catch (err) {
+          if (!(err instanceof WireError)) throw err;
+          this.failLocal(err);
+          out.push({ type: 'failed', error: err });
+          return;
+        }
+        this._state = 'closing';
+        out.push({
+          type: 'closed',
+          code: info.code,
+          reason: closeReasonName(info.code),
+          text: info.text,
+        });
+        return;
+      }
+      this.step(this.handshake.receive(frame), out);
+    }
+  }
+
+  private step(r: HandshakeResult, out: SessionEvent[]): void {
+    this.raw.push(...this.handshake.takeOutput());
+    switch (r.type) {
+      case 'continue':
+        return;
+      case 'authorize':
+        this._state = 'authorizing';
+        out.push({ type: 'authorize', peer: r.peer });
+        return;
+      case 'failed':
+        this._state = 'closing';
+        out.push({ type: 'failed', error: r.error });
+        return;
+      case 'ok': {
+        this._peer = r.peer;
+        this.establish(r.cipher, r.peerMaxFrameBytes);
+        out.push({
+          type: 'established',
+          encrypted: r.encrypted,
+          peerMaxFrameBytes: r.peerMaxFrameBytes,
+          peerKeepaliveMs: r.peerKeepaliveMs,
+          peer: r.peer,
+        });
+        const opening = this.decoder.push(decoderOpening());
+        if (opening.length !== 1 || opening[0]?.type !== 'hello') {
+          throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'decoder did not start');
+        }
+        this.handle(this.decoder.open(r.cipher), out);
+        return;
+      }
+    }
   }
 
   private handle(events: WireEvent[], out: SessionEvent[]): void {
     for (const ev of events) {
       switch (ev.type) {
         case 'hello': {
-          const r = this.handshake.receiveHello(ev.hello);
-          if (r.type === 'failed') {
-            this.raw.push(r.closeFrame);
-            this._state = 'closing';
-            out.push({ type: 'failed', error: r.error });
-            return;
-          }
-          this.establish(r.cipher, r.peerMaxFrameBytes);
-          out.push({
-            type: 'established',
-            encrypted: r.encrypted,
-            peerMaxFrameBytes: r.peerMaxFrameBytes,
-            peerKeepaliveMs: r.peerKeepaliveMs,
-          });
-          this.handle(this.decoder.open(r.cipher), out);
+          // Unreachable: the decoder's only HELLO is the local stand-in.
+          const error = new WireError('HERALD_ERR_WIRE_DUPLICATE_HELLO', 'second HELLO');
+          this.failLocal(error);
+          out.push({ type: 'failed', error });
           return;
         }
         case 'error':

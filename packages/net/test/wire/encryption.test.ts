@@ -6,44 +6,52 @@ import {
   FrameKind,
   FrameWriter,
   Handshake,
+  HandshakeReader,
   type HandshakeResult,
   type SodiumNativeLike,
   type WireEvent,
+  concatBytes,
+  encodeFrame,
+  encodeHelloBody,
+  encodePreamble,
   loadCipherSuite,
   makeNonce,
   naclCipherSuite,
   sodiumCipherSuite,
 } from '../../src/wire/index.js';
 import { concat, errorCode, frame, msg } from './helpers.js';
+import { handshakePair, seeded } from './handshake-support.js';
 
-/** Deterministic random source for reproducible keys. */
-function seeded(seed: number): (n: number) => Uint8Array {
-  let s = seed;
-  return (n) => {
-    const out = new Uint8Array(n);
-    for (let i = 0; i < n; i++) {
-      s = (s * 1103515245 + 12345) >>> 0;
-      out[i] = s >>> 24;
-    }
-    return out;
-  };
+type Ok = Extract<HandshakeResult, { type: 'ok' }>;
+
+function pair(encA: boolean, encB: boolean) {
+  return handshakePair({ encrypt: encA, random: seeded(1) }, { encrypt: encB, random: seeded(2) });
 }
 
-function pair(encA: boolean, encB: boolean): [HandshakeResult, HandshakeResult] {
-  const a = new Handshake({ role: 'connector', encrypt: encA, random: seeded(1) });
-  const b = new Handshake({ role: 'acceptor', encrypt: encB, random: seeded(2) });
-  return [a.receiveHello(b.hello), b.receiveHello(a.hello)];
+function okResults(): [Ok, Ok] {
+  const { a, b } = pair(true, true);
+  if (a?.type !== 'ok' || b?.type !== 'ok') throw new Error('handshake failed');
+  return [a, b];
+}
+
+/** A decoder past the handshake (the WireSession way: a local opening, then the cipher). */
+function openedDecoder(r: Ok): FrameDecoder {
+  const d = new FrameDecoder();
+  const hello = encodeHelloBody({
+    encrypt: false,
+    maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+    keepaliveMs: 0,
+    ephemeralKey: null,
+  });
+  d.push(concatBytes([encodePreamble(), encodeFrame(FrameKind.HELLO, hello)]));
+  d.open(r.cipher);
+  return d;
 }
 
 function okPair(): { a: FrameWriter; bDecoder: FrameDecoder; counterOf: () => number } {
-  const [ra, rb] = pair(true, true);
-  if (ra.type !== 'ok' || rb.type !== 'ok') throw new Error('handshake failed');
+  const [ra, rb] = okResults();
   const a = new FrameWriter({ peerMaxFrameBytes: ra.peerMaxFrameBytes, cipher: ra.cipher });
-  const bDecoder = new FrameDecoder();
-  const hs = new Handshake({ role: 'connector', encrypt: true, random: seeded(1) });
-  bDecoder.push(hs.start());
-  bDecoder.open(rb.cipher);
-  return { a, bDecoder, counterOf: () => a.recordsSealed };
+  return { a, bDecoder: openedDecoder(rb), counterOf: () => a.recordsSealed };
 }
 
 function records(batch: Uint8Array): Uint8Array[] {
@@ -70,41 +78,50 @@ describe('handshake and sealed records', () => {
   });
 
   it('fails both sides when only one wants encryption, with the right reasons', () => {
-    for (const [encA, encB] of [
-      [true, false],
-      [false, true],
-    ] as const) {
-      const [ra, rb] = pair(encA, encB);
-      const want = (enc: boolean) =>
-        enc ? 'HERALD_ERR_WIRE_ENCRYPTION_REQUIRED' : 'HERALD_ERR_WIRE_ENCRYPTION_REFUSED';
-      expect(ra.type === 'failed' && ra.error.code).toBe(want(encA));
-      expect(rb.type === 'failed' && rb.error.code).toBe(want(encB));
-      // The CLOSE each sends names its reason and is readable by the peer in clear.
-      const d = new FrameDecoder();
-      d.push(new Handshake({ role: 'acceptor', encrypt: encA }).start());
-      d.open(null);
-      const ev = ra.type === 'failed' ? d.push(ra.closeFrame) : [];
-      expect(ev[0]?.type === 'close' && ev[0].reason).toBe(
-        encA ? 'encryption-required' : 'encryption-refused',
-      );
-    }
+    // The connector wants it, the acceptor does not: the acceptor's clear HELLO (sent at
+    // once) fails the connector; the connector's HELLO fails the acceptor.
+    const one = pair(true, false);
+    expect(one.a?.type === 'failed' && one.a.error.code).toBe(
+      'HERALD_ERR_WIRE_ENCRYPTION_REQUIRED',
+    );
+    expect(one.b?.type === 'failed' && one.b.error.code).toBe('HERALD_ERR_WIRE_ENCRYPTION_REFUSED');
+    // The acceptor wants it, the connector does not: the acceptor refuses the connector's
+    // HELLO with a clear CLOSE, which the connector reads as the reason.
+    const two = pair(false, true);
+    expect(two.b?.type === 'failed' && two.b.error.code).toBe(
+      'HERALD_ERR_WIRE_ENCRYPTION_REQUIRED',
+    );
+    expect(two.a).toMatchObject({ type: 'closed', code: 5 });
   });
 
   it('succeeds in clear when neither side wants encryption', () => {
-    const [ra, rb] = pair(false, false);
-    expect(ra).toMatchObject({ type: 'ok', encrypted: false, cipher: null });
-    expect(rb).toMatchObject({ type: 'ok', encrypted: false, cipher: null });
+    const { a, b } = pair(false, false);
+    expect(a).toMatchObject({ type: 'ok', encrypted: false, cipher: null });
+    expect(b).toMatchObject({ type: 'ok', encrypted: false, cipher: null });
   });
 
-  it('rejects a low-order peer public key', () => {
-    const a = new Handshake({ role: 'connector', encrypt: true });
-    const r = a.receiveHello({
-      encrypt: true,
-      maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
-      keepaliveMs: 0,
-      ephemeralKey: new Uint8Array(32),
-    });
+  it('rejects a low-order peer public key, on either side', () => {
+    const zeroKeyHello = encodeFrame(
+      FrameKind.HELLO,
+      encodeHelloBody({
+        encrypt: true,
+        maxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
+        keepaliveMs: 0,
+        ephemeralKey: new Uint8Array(32),
+      }),
+    );
+    const reader = new HandshakeReader();
+    reader.push(concatBytes([encodePreamble(), zeroKeyHello]));
+    const f = reader.next();
+    if (f === null) throw new Error('no frame');
+    const acceptor = new Handshake({ role: 'acceptor', encrypt: true });
+    acceptor.start();
+    const r = acceptor.receive(f);
     expect(r.type === 'failed' && r.error.code).toBe('HERALD_ERR_WIRE_BAD_PUBLIC_KEY');
+    const connector = new Handshake({ role: 'connector', encrypt: true });
+    connector.start();
+    const rc = connector.receive(f);
+    expect(rc.type === 'failed' && rc.error.code).toBe('HERALD_ERR_WIRE_BAD_PUBLIC_KEY');
   });
 
   it('detects a tampered record', () => {
@@ -204,16 +221,14 @@ describe('handshake and sealed records', () => {
   });
 
   it('binds records to the direction: a record reflected back does not open', () => {
-    const [ra, rb] = pair(true, true);
-    if (ra.type !== 'ok' || rb.type !== 'ok') throw new Error('handshake failed');
+    const [ra, rb] = okResults();
     const sealed = ra.cipher?.seal(Uint8Array.of(1, 2, 3), 0) as Uint8Array;
     expect(rb.cipher?.open(sealed, 0)).toEqual(Uint8Array.of(1, 2, 3));
     expect(ra.cipher?.open(sealed, 0)).toBeNull();
   });
 
   it('refuses to seal past the counter limit', () => {
-    const [ra] = pair(true, true);
-    if (ra.type !== 'ok') throw new Error('handshake failed');
+    const [ra] = okResults();
     const w = new FrameWriter({
       peerMaxFrameBytes: DEFAULT_MAX_FRAME_BYTES,
       cipher: ra.cipher,
@@ -230,8 +245,9 @@ describe('handshake and sealed records', () => {
   });
 
   it('uses fresh ephemeral keys per connection', () => {
-    const k1 = new Handshake({ role: 'connector', encrypt: true }).hello.ephemeralKey;
-    const k2 = new Handshake({ role: 'connector', encrypt: true }).hello.ephemeralKey;
+    const k1 = new Handshake({ role: 'connector', encrypt: true }).start();
+    const k2 = new Handshake({ role: 'connector', encrypt: true }).start();
+    expect(k1.length).toBe(k2.length);
     expect(k1).not.toEqual(k2);
   });
 

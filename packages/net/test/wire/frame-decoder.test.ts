@@ -189,7 +189,7 @@ describe('FrameDecoder', () => {
 
   it('rejects an unsupported version with version-unsupported', () => {
     const d = new FrameDecoder();
-    const events = d.push(encodePreamble(2));
+    const events = d.push(encodePreamble(1));
     expect(errorCode(events)).toBe('HERALD_ERR_WIRE_VERSION_UNSUPPORTED');
     const ev = events[0];
     expect(ev?.type === 'error' && ev.error.closeReason).toBe(CloseReason.VERSION_UNSUPPORTED);
