@@ -34,8 +34,37 @@ export const DEFAULT_MAX_MESSAGE_BYTES = 64 * 1024 * 1024;
  * beyond its own bound, which must not be below this value.
  */
 export const MAX_PARTIAL_MESSAGES = 16;
-/** Default cap on bytes held by all partial messages of one connection together: 128 MiB. */
+/**
+ * Default cap on bytes held by all partial messages of one connection together: 128 MiB.
+ * Counted in real bytes (buffer capacity plus a per-message overhead), not payload bytes.
+ */
 export const DEFAULT_MAX_REASSEMBLY_BYTES = 128 * 1024 * 1024;
+/**
+ * Default cap on bytes held by partial messages of ALL connections of one process (one
+ * `ReassemblyBudget` per network): 256 MiB. Without it, n connections could hold n times
+ * the per-connection bound.
+ */
+export const DEFAULT_MAX_PROCESS_REASSEMBLY_BYTES = 256 * 1024 * 1024;
+/**
+ * Bytes charged per partial message on top of its buffer: the map entry, the bookkeeping
+ * object and the parsed header (plus 8 bytes per hop, see `FrameDecoder`). Keeps a flood of
+ * tiny partial messages from holding more than it is charged for.
+ */
+export const PARTIAL_MESSAGE_OVERHEAD_BYTES = 512;
+/**
+ * Default time a partial message may go without receiving a part before the connection is
+ * closed with `stalled`: 60 s. A Herald sender sends one chunk of every message in progress
+ * per flush round, so a live sender never leaves one message this long.
+ */
+export const DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS = 60_000;
+/**
+ * Default base time a frame may take to arrive once its first byte has come: 10 s. The
+ * deadline grows with the frame's announced length at `DEFAULT_MIN_FRAME_BYTES_PER_SECOND`,
+ * so a frame must complete within `10 s + length / 16 KiB/s` (14 s for a 64 KiB frame).
+ */
+export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
+/** Default minimum average arrival rate of a started frame, in bytes per second: 16 KiB/s. */
+export const DEFAULT_MIN_FRAME_BYTES_PER_SECOND = 16 * 1024;
 
 /** Normative: the most hops in one address (hop stack). */
 export const MAX_HOPS = 32;
@@ -47,6 +76,17 @@ export const MAX_MESSAGE_HEADER_BYTES = 8 * 1024;
 export const MAX_TYPE_NAME_BYTES = 128;
 /** Normative: the most type names one direction of a connection may define. */
 export const MAX_TYPE_NAMES = 4096;
+
+/**
+ * Initial size of a FrameWriter's batch buffer: 1 KiB. It grows on demand (doubling) and
+ * shrinks back when recent batches are small, so an idle connection holds little.
+ */
+export const WRITER_INITIAL_BUFFER_BYTES = 1024;
+/**
+ * A FrameWriter shrinks its batch buffer after this many flushes in a row that each used at
+ * most a quarter of it (or at once on `trim()`).
+ */
+export const WRITER_SHRINK_AFTER_FLUSHES = 8;
 
 /** Normative: the longest UTF-8 text in a CLOSE frame. */
 export const MAX_CLOSE_TEXT_BYTES = 256;
