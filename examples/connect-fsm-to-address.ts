@@ -54,9 +54,7 @@ export const connectToAddress = setup({
       );
     },
     // Connected comes from the proxy, so replying to it sends Hello to the server.
-    sayHello: herald.reply(({ context }: { context: ClientContext }) =>
-      HelloMessage({ myName: context.name }),
-    ),
+    sayHello: herald.reply(({ context }) => HelloMessage({ myName: context.name })),
     keep: assign({ outcome: (_, outcome: Outcome) => outcome }),
   },
   delays: {

@@ -113,7 +113,7 @@ const echoMachine = setup({
           target: 'done',
           actions: [
             assign({ last: ({ event }) => event.name }),
-            herald.reply(({ event }) => Greeting({ text: `echo ${(event as Greet).name}` })),
+            herald.reply(({ event }) => Greeting({ text: `echo ${event.name}` })),
           ],
         },
       },

@@ -100,7 +100,7 @@ export const listenAtAddress = setup({
             assign({ welcomed: ({ context }) => context.welcomed + 1 }),
             // The return address of Hello is the client actor, through its proxy.
             herald.reply(({ context, event }) =>
-              WelcomeMessage({ yourName: (event as Hello).myName, myName: context.name }),
+              WelcomeMessage({ yourName: event.myName, myName: context.name }),
             ),
           ],
         },

@@ -47,7 +47,7 @@ export const pongerMachine = setup({
               lastPing: ({ event }) => event.n,
             }),
             // Replies go to the return address of the event being handled.
-            herald.reply(({ event }) => Pong({ n: (event as Ping).n })),
+            herald.reply(({ event }) => Pong({ n: event.n })),
           ],
         },
         // A machine that does not take Stop is ended with Aborted; this one finishes cleanly.
