@@ -36,7 +36,7 @@ const greeter = setup({
           actions: [
             assign({ count: ({ context }) => context.count + 1 }),
             herald.reply(({ context, event }) =>
-              Welcome({ yourName: (event as Hello).myName, count: context.count }),
+              Welcome({ yourName: event.myName, count: context.count }),
             ),
           ],
         },
