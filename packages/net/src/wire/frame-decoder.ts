@@ -524,12 +524,17 @@ export class FrameDecoder {
 
   /** Read one frame whose body may be at most `cap` bytes. False if incomplete. */
   private readFrame(cap: number): boolean {
-    const h = this.peek(4);
-    if (h === null) {
-      this.incompleteBytes = 0;
-      return false;
+    let length: number;
+    if (this.pendLen === 0 && this.src.length - this.srcPos >= 4) {
+      length = readU32(this.src, this.srcPos); // the common case: no view for the prefix
+    } else {
+      const h = this.peek(4);
+      if (h === null) {
+        this.incompleteBytes = 0;
+        return false;
+      }
+      length = readU32(h, 0);
     }
-    const length = readU32(h, 0);
     if (length === 0) {
       throw new WireError('HERALD_ERR_WIRE_EMPTY_FRAME', 'zero-length frame (no kind byte)');
     }

@@ -26,9 +26,10 @@ import {
   WRITER_SHRINK_AFTER_FLUSHES,
   type WireEvent,
   encodeMessage,
+  tweetnaclCipherSuite,
 } from '../../src/wire/index.js';
 import { ReassemblyBudget } from '../../src/wire/reassembly-budget.js';
-import { concat, errorCode, frame, msg, openDecoder, plain, u32 } from './helpers.js';
+import { clearOpening, concat, errorCode, frame, msg, openDecoder, plain, u32 } from './helpers.js';
 
 const PEER_MAX = 16 * 1024;
 
@@ -163,6 +164,61 @@ describe('reassembly - bounded in real bytes', () => {
     const ev = d.push(big.slice(100));
     expect(ev.map((e) => e.type)).toEqual(['structures']);
     expect(d.heldBytes).toBe(0);
+  });
+});
+
+describe('sealed records - same bounds once encrypted', () => {
+  const key = new Uint8Array(32).fill(7);
+
+  function sealedDecoder(): FrameDecoder {
+    const d = new FrameDecoder();
+    d.push(clearOpening());
+    d.open(tweetnaclCipherSuite.createCipher(key, 'acceptor'));
+    return d;
+  }
+
+  it('reassembles a chunked message from records delivered byte by byte, holding no pushed chunk', () => {
+    const w = new FrameWriter({
+      peerMaxFrameBytes: PEER_MAX,
+      cipher: tweetnaclCipherSuite.createCipher(key, 'connector'),
+    });
+    const body = new Uint8Array(40_000).map((_, i) => i & 0xff);
+    w.writeMessage(msg({ typeName: 'big', body }));
+    w.writePong(3);
+    const parts: Uint8Array[] = [];
+    while (w.hasPending) parts.push(w.flush() as Uint8Array);
+    const stream = concat(parts);
+    const d = sealedDecoder();
+    const events: WireEvent[] = [];
+    let most = 0;
+    for (let i = 0; i < stream.length; i++) {
+      events.push(...d.push(stream.slice(i, i + 1), i));
+      most = Math.max(most, d.bufferedBytes);
+    }
+    // Never more than the record being read.
+    expect(most).toBeLessThanOrEqual(PEER_MAX + 21 + 5);
+    expect(events.map((e) => e.type)).toEqual(['pong', 'message']);
+    const m = events[1];
+    expect(m?.type === 'message' && Buffer.from(m.message.body).equals(Buffer.from(body))).toBe(
+      true,
+    );
+    expect(d.heldBytes).toBe(0);
+  });
+
+  it('a record that stops arriving stalls the connection at its deadline', () => {
+    const w = new FrameWriter({
+      peerMaxFrameBytes: PEER_MAX,
+      cipher: tweetnaclCipherSuite.createCipher(key, 'connector'),
+    });
+    w.writeMessage(msg());
+    const record = w.flush() as Uint8Array;
+    const d = sealedDecoder();
+    d.push(record.subarray(0, record.length - 1), 0);
+    const deadline = d.frameDeadline as number;
+    expect(deadline).toBe(
+      DEFAULT_FRAME_TIMEOUT_MS + (record.length * 1000) / DEFAULT_MIN_FRAME_BYTES_PER_SECOND,
+    );
+    expect(onlyError(d.expire(deadline + 1))?.code).toBe('HERALD_ERR_WIRE_STALLED');
   });
 });
 
