@@ -47,3 +47,15 @@ export const DEFAULT_MAX_WATCHES = 1_024;
 
 /** Refused messages (docs/security.md) after which a peer is disconnected: policy-violation. */
 export const DEFAULT_MAX_REFUSALS = 100;
+
+/**
+ * Inbound fairness: a connection delivers to an actor only while that actor's mailbox is
+ * under this fraction of its capacity. Past it, the connection stops reading its socket
+ * (TCP backpressure reaches the sender, who sees Congested) and retries as the mailbox
+ * drains: a busy actor slows its remote senders instead of dropping their messages, and
+ * the rest of the mailbox stays free for local senders and control notices.
+ */
+export const DEFAULT_INBOUND_MAILBOX_SHARE = 0.5;
+
+/** Longest wait between two checks of a full mailbox while a connection is paused. */
+export const INBOUND_RETRY_MAX_MS = 50;

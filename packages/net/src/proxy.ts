@@ -31,9 +31,12 @@ import {
   type Logger,
   type Self,
 } from '@herald/runtime';
+import { LogThrottle } from '@herald/runtime/internal';
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_INBOUND_MAILBOX_SHARE,
+  INBOUND_RETRY_MAX_MS,
   DEFAULT_KEEPALIVE_IDLE_MS,
   DEFAULT_KEEPALIVE_TIMEOUT_MS,
   DEFAULT_LOW_WATER_BYTES,
@@ -47,7 +50,6 @@ import { ExportTable } from './connection/exports.js';
 import { armHandshakeDeadline, establish, HANDSHAKE_TIMER } from './connection/handshake-phase.js';
 import { InboundRouter, isReservedType, RELAY_TYPE, type Relay } from './connection/inbound.js';
 import { Keepalive } from './connection/keepalive.js';
-import { LogThrottle } from './connection/log-throttle.js';
 import { FRAME_OVERHEAD, OutboundFlow } from './connection/outbound.js';
 import { ConnectionWatches } from './connection/watches.js';
 import {
@@ -70,6 +72,7 @@ import {
   outboundTo,
   WireSession,
   type SessionEvent,
+  type WireMessage,
 } from './wire/index.js';
 
 export { RELAY_TYPE };
@@ -117,6 +120,9 @@ export class SocketProxy implements Handler {
   #defaultTarget!: Address;
   #drainWaiters: Address[] = [];
   #refusals = 0;
+  /** Events not yet handled because their target's mailbox was full (reading is paused). */
+  #held: SessionEvent[] | undefined;
+  #retryMs = 0;
   /** Whether debug lines are on, read once per socket read rather than per message. */
   #debug = false;
   readonly #accepts: (typeName: string) => boolean;
@@ -487,7 +493,48 @@ export class SocketProxy implements Handler {
     const events = this.#wire.receive(chunk);
     // Only whole frames show the peer is alive: a byte now and then does not.
     if (events.length > 0) this.#keepalive.alive(this.#self.runtime.clock.now());
-    this.#handle(events);
+    if (this.#held !== undefined) this.#held.push(...events);
+    else this.#handle(events);
+  }
+
+  /**
+   * Whether the actor a message goes to (the relaying proxy, for a relay) has room for it
+   * within this connection's share of its mailbox.
+   */
+  #hasRoom(message: WireMessage): boolean {
+    const to = message.to;
+    const target =
+      to.length === 0 ? this.#defaultTarget : new Address([to[to.length - 1] as number]);
+    const load = this.#self.runtime.mailboxLoad(target);
+    return load === undefined || load.queued < load.capacity * DEFAULT_INBOUND_MAILBOX_SHARE;
+  }
+
+  /** Stops reading and keeps `events` until their target has room again. */
+  #hold(events: SessionEvent[]): void {
+    this.#held = events;
+    this.#stream?.pause();
+    this.#retryMs = 0;
+    this.#scheduleRetry();
+  }
+
+  #scheduleRetry(): void {
+    const retry = (): void => this.#guard(() => this.#retryHeld());
+    if (this.#retryMs === 0) setImmediate(retry);
+    else setTimeout(retry, this.#retryMs);
+    this.#retryMs = Math.min(Math.max(1, this.#retryMs * 2), INBOUND_RETRY_MAX_MS);
+  }
+
+  #retryHeld(): void {
+    const held = this.#held;
+    if (held === undefined || this.#ended()) return;
+    const first = held[0];
+    if (first !== undefined && first.type === 'message' && !this.#hasRoom(first.message)) {
+      this.#scheduleRetry();
+      return;
+    }
+    this.#held = undefined;
+    this.#handle(held);
+    if (this.#held === undefined && !this.#ended()) this.#stream?.resume();
   }
 
   #onEnd(): void {
@@ -509,8 +556,13 @@ export class SocketProxy implements Handler {
   }
 
   #handle(events: SessionEvent[]): void {
-    for (const event of events) {
+    for (let i = 0; i < events.length; i++) {
+      const event = events[i] as SessionEvent;
       if (this.#ended()) return;
+      if (event.type === 'message' && !this.#hasRoom(event.message)) {
+        this.#hold(events.slice(i));
+        return;
+      }
       switch (event.type) {
         case 'established':
           this.#established(event.encrypted);
@@ -675,6 +727,19 @@ export class SocketProxy implements Handler {
     const wasOpen = this.#phase === 'open';
     this.#phase = 'ended';
     const self = this.#self;
+    // Messages from the peer held for a full mailbox were never delivered: report each.
+    for (const event of this.#held?.splice(0) ?? []) {
+      if (event.type !== 'message') continue;
+      const m = event.message;
+      self.runtime.reportDeadLetter({
+        to: m.to.length === 0 ? this.#defaultTarget : new Address(m.to),
+        from: self.address,
+        message: { type: m.typeName },
+        reason: 'not-delivered',
+        detail: `connection ${reason} while the message waited for room in a mailbox`,
+      });
+    }
+    this.#held = undefined;
     // Messages still queued here never reached the stream: report each one.
     if (this.#wire.state !== 'closed') {
       for (const m of this.#wire.abandon())

@@ -13,8 +13,19 @@ import type { Runnable } from './scheduler.js';
 import type { Self, TimerOptions } from './self.js';
 import type { RuntimeCore } from './runtime.js';
 
-/** Messages that are never refused for capacity: control must always get through. */
-const CONTROL = new Set<string>([Stop.type, Completed.type, Terminated.type]);
+/**
+ * Messages that are never refused for capacity: control must always get through. These
+ * are the runtime's and the net layer's own notices (`herald.*`: Stop, Completed,
+ * Terminated, Accepted, Abandoned, Closed, Congested, ...), which a peer can never send
+ * (docs/security.md). Relayed frames are the exception: they are a peer's traffic.
+ */
+function isControl(type: string): boolean {
+  return type.startsWith('herald.') && type !== RELAY_TYPE;
+}
+const RELAY_TYPE = 'herald.Relay';
+
+/** Lifecycle notices that are not worth a dead letter once their receiver has ended. */
+const NOTICES = new Set<string>([Stop.type, Completed.type, Terminated.type]);
 
 interface TimerEntry {
   handle: TimerHandle;
@@ -34,6 +45,11 @@ export abstract class Cell implements Self, Runnable {
   returnAddress: Address;
   toAddress: Address;
   protected readonly mailbox = new Mailbox();
+
+  /** Messages waiting in the mailbox. */
+  get queued(): number {
+    return this.mailbox.length;
+  }
   #log: Logger | undefined;
   #children: Set<Cell> | undefined;
   #watchers: Map<string, Address> | undefined;
@@ -212,7 +228,7 @@ export abstract class Cell implements Self, Runnable {
 
   /** Pushes onto the mailbox, enforcing capacity; false (and a dead letter) when full. */
   protected enqueue(envelope: Envelope): boolean {
-    if (this.mailbox.length >= this.capacity && !CONTROL.has(envelope.message.type)) {
+    if (this.mailbox.length >= this.capacity && !isControl(envelope.message.type)) {
       this.core.deadLetter(envelope, 'mailbox-full');
       return false;
     }
@@ -277,7 +293,7 @@ export abstract class Cell implements Self, Runnable {
 
   protected leftover(envelope: Envelope): void {
     // Lifecycle notices to an actor that has ended have nobody left to act on them.
-    if (CONTROL.has(envelope.message.type)) return;
+    if (NOTICES.has(envelope.message.type)) return;
     this.core.deadLetter(envelope, 'actor-ended');
   }
 

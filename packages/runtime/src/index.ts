@@ -3,17 +3,68 @@
  * Herald's actor runtime: function, handler and xstate actors with addresses, typed
  * messages, save-and-replay receive, timers on an injectable clock, bounded mailboxes with
  * observable dead letters, pino logging and a process runner.
+ *
+ * This entry is the public API, an explicit list pinned by test/public-api.test.ts: adding a
+ * name here is a deliberate act. What @herald/net needs but users should not (unwrapping
+ * spawn options, building envelopes, the command-line parser) is in
+ * `@herald/runtime/internal`.
  */
-export { Address, NO_ADDRESS, isAddress, type AnyMessage } from '@herald/codec';
-export * from './behavior.js';
-export * from './clock.js';
-export * from './constants.js';
-export { Envelope, type DeadLetter, type DeadLetterReason } from './envelope.js';
-export * from './errors.js';
-export * from './inspect.js';
+export { Address, HeraldError, NO_ADDRESS, isAddress, type AnyMessage } from '@herald/codec';
+export {
+  withOptions,
+  type ArgsOf,
+  type Behavior,
+  type FunctionBehavior,
+  type Handler,
+  type SpawnOptions,
+  type WithOptions,
+} from './behavior.js';
+export { TestClock, settle, systemClock, type Clock, type TimerHandle } from './clock.js';
+export {
+  DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_LOG_LEVEL,
+  DEFAULT_MAILBOX_CAPACITY,
+  DEFAULT_TURN_BUDGET,
+  EXIT_FAULTED,
+  EXIT_FORCED,
+  EXIT_USAGE,
+} from './constants.js';
+export type { DeadLetter, DeadLetterReason, Envelope } from './envelope.js';
+export { ActorAborted, RuntimeError, type RuntimeErrorCode } from './errors.js';
+export type { InspectionEvent, InspectionListener } from './inspect.js';
 export { createLogger, parseLogLevel, type Logger, type LogLevel } from './logging.js';
-export * from './machine.js';
-export * from './messages.js';
-export { createRuntime, type Runtime, type RuntimeOptions, type Unsubscribe } from './runtime.js';
+export { herald } from './machine.js';
+export {
+  Aborted,
+  Any,
+  Completed,
+  Exhausted,
+  Faulted,
+  Start,
+  Stop,
+  Terminated,
+  TimedOut,
+  Timer,
+  Unwatch,
+  Watch,
+  defineFault,
+  isFaulted,
+  type Fault,
+  type FaultType,
+} from './messages.js';
+export {
+  createRuntime,
+  type MailboxLoad,
+  type Runtime,
+  type RuntimeOptions,
+  type Unsubscribe,
+} from './runtime.js';
 export type { Matcher, MatchedBy, ReceiveOptions, Self, TimerOptions } from './self.js';
-export * from './run.js';
+export {
+  run,
+  type MainBehavior,
+  type RunOptions,
+  type SettingValue,
+  type Settings,
+  type Widen,
+} from './run.js';

@@ -29,6 +29,7 @@ import {
 import { Envelope, type DeadLetter, type DeadLetterReason } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
 import { HandlerCell } from './handler-cell.js';
+import { LogThrottle } from './log-throttle.js';
 import type { InspectionEvent, InspectionListener } from './inspect.js';
 import { createLogger, parseLogLevel, type LogLevel } from './logging.js';
 import { MachineCell } from './machine-cell.js';
@@ -70,6 +71,12 @@ export interface RuntimeOptions {
 
 export type Unsubscribe = () => void;
 
+/** Messages queued for an actor, and how many its mailbox holds. */
+export interface MailboxLoad {
+  readonly queued: number;
+  readonly capacity: number;
+}
+
 /** The public face of a runtime. */
 export interface Runtime {
   readonly name: string;
@@ -102,6 +109,12 @@ export interface Runtime {
   /** Sends Stop. */
   stop(address: Address): void;
   isAlive(address: Address): boolean;
+  /**
+   * How full the mailbox of the actor that receives for `address` is (its last hop), or
+   * undefined when there is no such actor. Transports use it to stop reading a peer before
+   * its messages would overflow a mailbox.
+   */
+  mailboxLoad(address: Address): MailboxLoad | undefined;
   /** Number of live actors. */
   readonly size: number;
 
@@ -152,6 +165,10 @@ export interface RuntimeCore {
   faultFromError(cell: Cell, error: unknown): unknown;
 }
 
+/** Dead-letter warnings: at most DEAD_LETTER_LOG_BURST lines per reason per interval. */
+const DEAD_LETTER_LOG_INTERVAL_MS = 1_000;
+const DEAD_LETTER_LOG_BURST = 20;
+
 /** How many ended top-level actors keep their value for a late completion() call. */
 const RECENT_COMPLETIONS = 1024;
 
@@ -176,6 +193,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #inspectors: InspectionListener[] = [];
   #closeHooks: (() => Promise<void> | void)[] = [];
   #deadLetters = 0;
+  /**
+   * Dead-letter warnings are rate limited per reason (a peer can cause many), counted and
+   * summarized; every dead letter still reaches `onDeadLetter` and the inspection stream.
+   */
+  readonly #deadLetterLog: LogThrottle;
   #closed = false;
   #closing = false;
   debug = false;
@@ -190,6 +212,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     );
     this.scheduler = new Scheduler(options.turnBudget ?? DEFAULT_TURN_BUDGET);
     this.catalogue = createCatalogue([...lifecycleMessages, ...(options.messages ?? [])]);
+    this.#deadLetterLog = new LogThrottle(
+      () => this.clock.now(),
+      DEAD_LETTER_LOG_INTERVAL_MS,
+      DEAD_LETTER_LOG_BURST,
+    );
     this.#capacity = options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY;
     if (!(this.#capacity >= 1))
       throw new RuntimeError('HERALD_ERR_BAD_OPTION', 'mailboxCapacity must be at least 1');
@@ -363,6 +390,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     return address.isLocal && this.#cells.has(address.local);
   }
 
+  mailboxLoad(address: Address): MailboxLoad | undefined {
+    const cell = this.#cells.get(address.local);
+    return cell === undefined ? undefined : { queued: cell.queued, capacity: cell.capacity };
+  }
+
   // ---- dead letters, inspection, logging -----------------------------------------------
 
   deadLetter(envelope: Envelope, reason: DeadLetterReason, detail?: string): void {
@@ -371,19 +403,17 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       detail === undefined
         ? { to: envelope.to, from: envelope.from, message: envelope.message, reason }
         : { to: envelope.to, from: envelope.from, message: envelope.message, reason, detail };
+    const fields = {
+      to: envelope.to.toString(),
+      from: envelope.from.toString(),
+      type: envelope.message.type,
+      reason,
+      ...(detail === undefined ? {} : { detail }),
+    };
     // While closing, actors stop in any order and notices between them cannot land:
     // still counted and observable, but not worth a warning.
-    (this.#closing ? this.logger.debug : this.logger.warn).call(
-      this.logger,
-      {
-        to: envelope.to.toString(),
-        from: envelope.from.toString(),
-        type: envelope.message.type,
-        reason,
-        ...(detail === undefined ? {} : { detail }),
-      },
-      'dead letter',
-    );
+    if (this.#closing) this.logger.debug(fields, 'dead letter');
+    else this.#deadLetterLog.log(this.logger, 'warn', reason, fields, 'dead letter');
     for (const listener of this.#deadLetterListeners) listener(deadLetter);
     if (this.#inspectors.length > 0) this.emit({ kind: 'dead-letter', deadLetter });
   }
@@ -484,9 +514,10 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(pending),
+      // Not unref'd: close() was asked for and awaited, so the bound must be able to fire
+      // even when nothing else keeps the process alive (an actor that ignores Stop).
       new Promise<void>((resolve) => {
         timer = setTimeout(resolve, timeoutMs);
-        timer.unref();
       }),
     ]);
     if (timer !== undefined) clearTimeout(timer);
