@@ -16,7 +16,8 @@
  * within `frameTimeoutMs + frameBytes / minFrameBytesPerSecond`, and a partial message must
  * receive a part every `partialMessageTimeoutMs`; otherwise `expire` fails the connection
  * with `HERALD_ERR_WIRE_STALLED` (CLOSE `stalled`). When `push` gets no `now`, the next
- * `expire(now)` stamps what started since (so timing is then as fine as the timer).
+ * `expire(now)` stamps what started or progressed in it (so timing is then as fine as the
+ * timer, erring on the lenient side).
  *
  * States: `preamble` → `hello` → `awaiting-open` (after the HELLO event, until `open()`) →
  * `open` (clear) or `sealed` (encrypted) → `ended` (after a peer CLOSE, an error, `end()` or
@@ -142,6 +143,11 @@ export class FrameDecoder {
 
   /** Last time given by the caller (NaN before any). */
   private now = Number.NaN;
+  /**
+   * Time of the bytes being decoded: the `now` given to this `push`, else NaN (what starts
+   * then is stamped by the next `expire`, so a coarse timer errs on the lenient side).
+   */
+  private stamp = Number.NaN;
   /** Frames completed so far; tells a new incomplete frame from the previous one. */
   private framesDone = 0;
   private incompleteFrame = -1;
@@ -242,16 +248,18 @@ export class FrameDecoder {
   get nextDeadline(): number | null {
     if (this._state === 'ended') return null;
     let next: number | null = null;
+    // An unstamped start is due at once (the timer's expire() stamps it).
+    const due = Number.isNaN(this.now) ? 0 : this.now;
     const consider = (t: number): void => {
       if (next === null || t < next) next = t;
     };
     if (this.incompleteSince !== null) {
-      consider(Number.isNaN(this.incompleteSince) ? this.now : (this.frameDeadline as number));
+      consider(Number.isNaN(this.incompleteSince) ? due : (this.frameDeadline as number));
     }
     for (const p of this.partials.values()) {
-      consider(Number.isNaN(p.lastPartAt) ? this.now : p.lastPartAt + this.partialMessageTimeoutMs);
+      consider(Number.isNaN(p.lastPartAt) ? due : p.lastPartAt + this.partialMessageTimeoutMs);
     }
-    return next !== null && Number.isNaN(next) ? 0 : next;
+    return next;
   }
 
   /**
@@ -261,6 +269,7 @@ export class FrameDecoder {
   push(chunk: Uint8Array, now?: number): WireEvent[] {
     if (this._state === 'ended') return [];
     if (now !== undefined) this.now = now;
+    this.stamp = now ?? Number.NaN;
     this.src = chunk;
     this.srcPos = 0;
     return this.run();
@@ -397,7 +406,7 @@ export class FrameDecoder {
       return;
     }
     if (this.incompleteSince === null || this.incompleteFrame !== this.framesDone) {
-      this.incompleteSince = this.now;
+      this.incompleteSince = this.stamp;
       this.incompleteFrame = this.framesDone;
     }
   }
@@ -731,7 +740,7 @@ export class FrameDecoder {
         events.push({ type: 'message', message: { ...header, body: r.rest() } });
         return;
       }
-      p = { id, header, buf: EMPTY, used: 0, received: 0, held: 0, lastPartAt: this.now };
+      p = { id, header, buf: EMPTY, used: 0, received: 0, held: 0, lastPartAt: this.stamp };
       this.charge(p, PARTIAL_MESSAGE_OVERHEAD_BYTES + headerHeapBytes(header));
       this.partials.set(id, p);
     } else {
@@ -739,7 +748,7 @@ export class FrameDecoder {
       if (p === undefined) {
         throw new WireError('HERALD_ERR_WIRE_UNKNOWN_CHUNK', `chunk for unknown message id ${id}`);
       }
-      p.lastPartAt = this.now;
+      p.lastPartAt = this.stamp;
     }
     p.received += received;
     if (p.received > this.maxMessageBytes) this.tooLarge();

@@ -289,6 +289,17 @@ describe('time bounds - stalled partial messages and slow frames', () => {
     expect(onlyError(d.expire(5101))?.code).toBe('HERALD_ERR_WIRE_STALLED');
   });
 
+  it('a part pushed without a time counts as progress at the next expire, never earlier', () => {
+    const d = openDecoder({ partialMessageTimeoutMs: 5000 });
+    d.push(oneByteParts(3, 10), 0);
+    expect(d.expire(4000)).toEqual([]);
+    d.push(chunk(3, 0, [1])); // progress, time unknown
+    expect(d.nextDeadline).toBe(4000); // due now: the timer stamps it
+    expect(d.expire(4500)).toEqual([]);
+    expect(d.nextDeadline).toBe(9500);
+    expect(d.expire(9500)).toEqual([]);
+  });
+
   it('gives a started frame frameTimeoutMs plus its size at the minimum rate', () => {
     const d = openDecoder();
     const f = frame(FrameKind.STRUCTURES, new Uint8Array(32 * 1024));
@@ -500,6 +511,8 @@ describe('idle memory - buffers grow on demand and shrink', () => {
     expect(report.afterBurstPairBytes, JSON.stringify(report)).toBeLessThanOrEqual(16 * 1024);
     // Reassembly of one-byte parts: a few bytes of heap per byte held, not ~108.
     expect(report.oneBytePartsHeapPerByte, JSON.stringify(report)).toBeLessThanOrEqual(4);
+    // A decoder dropped without end()/dispose() gives its budget back when collected.
+    expect(report.budgetAfterGc, JSON.stringify(report)).toBe(0);
   }, 70_000);
 });
 
@@ -508,6 +521,7 @@ interface HeapReport {
   readonly freshPairBytes: number;
   readonly afterBurstPairBytes: number;
   readonly oneBytePartsHeapPerByte: number;
+  readonly budgetAfterGc: number;
 }
 
 function runHeapFixture(timeoutMs: number): Promise<HeapReport> {
