@@ -157,12 +157,20 @@ class NodeKeyPair implements KeyPair {
 }
 
 /**
+ * Private keys given as bytes, imported into OpenSSL once per key-pair object for the whole
+ * process: a static identity is used by every handshake, and importing it costs about as
+ * much as a DH.
+ */
+const importedPrivateKeys = new WeakMap<KeyPair, KeyObject>();
+
+/**
  * X25519 through `node:crypto` (OpenSSL). Keys cross the boundary as JWK, which OpenSSL 3
  * imports an order of magnitude faster than DER. A private key given as bytes (a loaded
  * identity) is imported once and cached per key-pair object.
  */
 class NodeKeyAgreement implements KeyAgreement {
-  private readonly imported = new WeakMap<KeyPair, KeyObject>();
+  private readonly imported = importedPrivateKeys;
+  private lastPeer: { readonly x: string; readonly key: KeyObject } | null = null;
 
   /** `random` null: OpenSSL's own generator (fastest); else keys come from `random`. */
   constructor(private readonly random: RandomSource | null) {}
@@ -181,6 +189,21 @@ class NodeKeyAgreement implements KeyAgreement {
     return pair;
   }
 
+  /**
+   * The peer's key as a KeyObject. A handshake uses each peer key in two DHs (its
+   * ephemeral key with both of ours), so the last one imported is kept.
+   */
+  private importPublic(peerPublic: Uint8Array): KeyObject {
+    const x = b64url(peerPublic);
+    if (this.lastPeer?.x !== x) {
+      this.lastPeer = {
+        x,
+        key: createPublicKey({ key: { kty: 'OKP', crv: 'X25519', x }, format: 'jwk' }),
+      };
+    }
+    return this.lastPeer.key;
+  }
+
   dh(own: KeyPair, peerPublic: Uint8Array): Uint8Array {
     checkPeerKey(peerPublic);
     let privateKey = own instanceof NodeKeyPair ? own.privateKey : this.imported.get(own);
@@ -188,10 +211,7 @@ class NodeKeyAgreement implements KeyAgreement {
       privateKey = importPrivate(own.secretKey);
       this.imported.set(own, privateKey);
     }
-    const publicKey = createPublicKey({
-      key: { kty: 'OKP', crv: 'X25519', x: b64url(peerPublic) },
-      format: 'jwk',
-    });
+    const publicKey = this.importPublic(peerPublic);
     let shared: Uint8Array;
     try {
       shared = new Uint8Array(diffieHellman({ privateKey, publicKey }));

@@ -18,6 +18,8 @@ import { NONCE_BYTES, SHARED_KEY_BYTES } from './constants.js';
 export const HANDSHAKE_LABEL = 'Herald handshake v2: X25519, XSalsa20-Poly1305, SHA-512';
 
 const TRANSPORT_LABEL = new TextEncoder().encode('herald transport key');
+/** `h` at the start of every handshake (computed once). */
+let initialHash: Uint8Array | null = null;
 const ZERO_NONCE = new Uint8Array(NONCE_BYTES);
 
 function sha512(...parts: readonly Uint8Array[]): Uint8Array {
@@ -32,7 +34,8 @@ export class Transcript {
   private k: Uint8Array | null = null;
 
   constructor() {
-    this.h = sha512(new TextEncoder().encode(HANDSHAKE_LABEL));
+    initialHash ??= sha512(new TextEncoder().encode(HANDSHAKE_LABEL));
+    this.h = initialHash;
     this.ck = this.h.slice(0, SHARED_KEY_BYTES);
   }
 
