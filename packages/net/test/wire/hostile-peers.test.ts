@@ -263,6 +263,61 @@ describe('reassembly - one budget shared by all connections', () => {
   });
 });
 
+describe('hostile byte streams (property)', () => {
+  it('random chunk streams with random splits and timers: only WireError events, bounds held, budget returned', () => {
+    const chunkFrame = fc
+      .record({
+        id: fc.integer({ min: 0, max: 20 }),
+        flags: fc.integer({ min: 0, max: 3 }),
+        data: fc.uint8Array({ maxLength: 300 }),
+        header: fc.boolean(),
+      })
+      .map(({ id, flags, data, header }) =>
+        chunk(
+          id,
+          flags,
+          header && (flags & CHUNK_FLAG_FIRST) !== 0
+            ? concat([encodeMessage(msg(), new TypeTableEncoder()), data])
+            : data,
+        ),
+      );
+    const piece = fc.oneof(chunkFrame, fc.uint8Array({ minLength: 1, maxLength: 40 }));
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(
+          fc.array(piece, { minLength: 1, maxLength: 60 }),
+          fc.array(fc.integer({ min: 1, max: 200 }), { minLength: 1, maxLength: 10 }),
+          fc.array(fc.integer({ min: 0, max: 30_000 }), { minLength: 1, maxLength: 10 }),
+          (pieces, splits, gaps) => {
+            const budget = new ReassemblyBudget(50_000);
+            const d = openDecoder({ reassemblyBudget: budget, maxReassemblyBytes: 40_000 });
+            const stream = concat(pieces);
+            let t = 0;
+            let p = 0;
+            let k = 0;
+            while (p < stream.length && d.state !== 'ended') {
+              const n = splits[k % splits.length] as number;
+              t += gaps[k % gaps.length] as number;
+              k++;
+              const events = [...d.push(stream.slice(p, p + n), k % 2 === 0 ? t : undefined)];
+              events.push(...d.expire(t));
+              p += n;
+              for (const e of events) {
+                if (e.type === 'error') expect(e.error.code).toMatch(/^HERALD_ERR_WIRE_/);
+              }
+              expect(budget.usedBytes).toBeLessThanOrEqual(40_000);
+              expect(d.heldBytes).toBeLessThanOrEqual(40_000 + 2 * (64 * 1024 + 5));
+            }
+            d.end();
+            expect(budget.usedBytes).toBe(0);
+          },
+        ),
+        propertyParameters(seed, 200),
+      );
+    }
+  });
+});
+
 describe('time bounds - stalled partial messages and slow frames', () => {
   it('expires a partial message that gets no part for partialMessageTimeoutMs (CLOSE stalled)', () => {
     const d = openDecoder({ partialMessageTimeoutMs: 5000 });
