@@ -6,6 +6,7 @@ import { Close, StopListening } from './messages.js';
 import { networkOf } from './network.js';
 import { Listener } from './listener.js';
 import { SocketProxy } from './proxy.js';
+import { checkConnect, checkListen } from './option-checks.js';
 import { tcpTransport } from './transport/tcp.js';
 import type { ConnectAddress, ConnectOptions, ListenAddress, ListenOptions } from './options.js';
 import type { Address, Self } from '@herald/runtime';
@@ -14,9 +15,11 @@ import type { Address, Self } from '@herald/runtime';
  * Listens for connections. The caller (the controller) receives Listening (with the real
  * port when 0 was asked) or NotListening; then Accepted per connection (from its proxy, or
  * from its session when `session` is set) and Closed / Abandoned when it ends. Returns the
- * listener's address (for stopListening).
+ * listener's address (for stopListening). Throws `HERALD_ERR_BAD_OPTION` (before anything is
+ * opened) when an option is out of range.
  */
 export function listen(self: Self, at: ListenAddress, options: ListenOptions = {}): Address {
+  checkListen(at, options);
   const network = networkOf(self.runtime);
   if (options.messages !== undefined) self.runtime.catalogue.add(...options.messages);
   const requested = { host: at.host ?? '127.0.0.1', port: at.port };
@@ -32,8 +35,10 @@ export function stopListening(self: Self, listener: Address): void {
  * Connects. The caller receives Connected (from the proxy, or the session) or
  * NotConnected, then Closed / Abandoned when the connection ends. Returns the proxy's
  * address: messages sent to it before Connected are queued and sent after the handshake.
+ * Throws `HERALD_ERR_BAD_OPTION` (before any socket is opened) when an option is out of range.
  */
 export function connect(self: Self, to: ConnectAddress, options: ConnectOptions = {}): Address {
+  checkConnect(to, options);
   const network = networkOf(self.runtime);
   if (options.messages !== undefined) self.runtime.catalogue.add(...options.messages);
   const transport = options.transport ?? tcpTransport;

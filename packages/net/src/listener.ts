@@ -12,6 +12,8 @@ import {
   type Handler,
   type Self,
 } from '@herald/runtime';
+import { LogThrottle } from '@herald/runtime/internal';
+import { AccessControl } from './access.js';
 import { DEFAULT_LISTEN_BACKLOG } from './constants.js';
 import { Listening, NotListening, StopListening, type HostPort } from './messages.js';
 import type { Network } from './network.js';
@@ -30,16 +32,29 @@ export class Listener implements Handler {
   #listening: HostPort | undefined;
   #stopped = false;
   #self!: Self;
+  readonly #access: AccessControl;
+  /** Remote host of each live accepted connection, by proxy id (released when it ends). */
+  readonly #hosts = new Map<number, string>();
+  #refusalLog!: LogThrottle;
+  #refused = 0;
 
   constructor(network: Network, controller: Address, requested: HostPort, options: ListenOptions) {
     this.#network = network;
     this.#controller = controller;
     this.#requested = requested;
     this.#options = options;
+    this.#access = new AccessControl(options);
+  }
+
+  /** Connections refused at accept so far (allow/deny lists and caps). */
+  get refused(): number {
+    return this.#refused;
   }
 
   start(self: Self): void {
     this.#self = self;
+    const clock = self.runtime.clock;
+    this.#refusalLog = new LogThrottle(() => clock.now());
     self.watch(this.#controller);
     const transport = this.#options.transport ?? tcpTransport;
     transport
@@ -98,6 +113,21 @@ export class Listener implements Handler {
       connection.stream.destroy();
       return;
     }
+    const host = connection.remote.host;
+    const refusal = this.#access.admit(host);
+    if (refusal !== undefined) {
+      // Refused before any handshake work: the stream goes at once.
+      connection.stream.destroy();
+      this.#refused++;
+      this.#refusalLog.log(
+        this.#self.log,
+        'warn',
+        refusal,
+        { peer: `${host}:${connection.remote.port}`, reason: refusal, refused: this.#refused },
+        `refused connection: ${refusal}`,
+      );
+      return;
+    }
     const proxy = new SocketProxy({
       network: this.#network,
       role: 'acceptor',
@@ -106,7 +136,10 @@ export class Listener implements Handler {
       options: this.#options,
       listening: this.#listening ?? this.#requested,
     });
-    this.#self.runtime.spawn(proxy);
+    const address = this.#self.runtime.spawn(proxy);
+    this.#hosts.set(address.local, host);
+    // Its end comes back as Terminated, which releases its place in the caps.
+    this.#self.watch(address);
   }
 
   receive(self: Self, message: AnyMessage, envelope: Envelope): void {
@@ -114,6 +147,10 @@ export class Listener implements Handler {
       this.#stop(envelope.from);
     } else if (Terminated.is(message) && envelope.from.equals(this.#controller)) {
       this.#stop(undefined);
+    } else if (Terminated.is(message) && this.#hosts.has(envelope.from.local)) {
+      const host = this.#hosts.get(envelope.from.local) as string;
+      this.#hosts.delete(envelope.from.local);
+      this.#access.release(host);
     } else {
       self.runtime.reportDeadLetter({
         to: envelope.to,

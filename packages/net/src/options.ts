@@ -2,6 +2,7 @@ import type { AnyMessageType } from '@herald/codec';
 import type { Address } from '@herald/runtime';
 import type { Behavior, Self, WithOptions } from '@herald/runtime';
 import type { HostPort } from './messages.js';
+import type { AddressRules } from './access.js';
 import type { Transport } from './transport/transport.js';
 import type { CipherSuite } from './wire/index.js';
 
@@ -83,6 +84,17 @@ export interface ConnectionOptions {
 export interface ListenOptions extends ConnectionOptions {
   /** TCP backlog. Default DEFAULT_LISTEN_BACKLOG. */
   readonly backlog?: number;
+  /**
+   * Only these remote addresses and subnets may connect (`['10.0.0.0/8', '::1']` or a
+   * node:net BlockList). Default: any. Others are destroyed at accept (docs/security.md).
+   */
+  readonly allow?: AddressRules;
+  /** These remote addresses and subnets may not connect; deny wins over allow. */
+  readonly deny?: AddressRules;
+  /** Connections held at once by this listener; more are destroyed at accept. Default: no cap. */
+  readonly maxConnections?: number;
+  /** Connections held at once from one remote address. Default: no cap. */
+  readonly maxConnectionsPerAddress?: number;
 }
 
 export type ConnectOptions = ConnectionOptions;
