@@ -5,7 +5,7 @@
  */
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
+import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

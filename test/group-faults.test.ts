@@ -11,15 +11,20 @@ import { connectTo, groupTable, NotReady, Ready, type BackoffPolicy } from '@her
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hello, Welcome, helloWelcome } from '../examples/hello-welcome.js';
 import {
+  freePort,
+  killAll,
+  spawnScript,
+  startFaultRelay,
+  testRuntime,
+  type FaultRelay,
+  type SpawnedChild,
+} from '@herald/testing';
+import {
   AttemptCounter,
   cleanup,
-  freePort,
   startOwner,
-  testRuntime,
   type Owner,
 } from '../packages/net/test/group/support.js';
-import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
-import { startTcpProxy, type TcpProxy } from './support/tcp-proxy.js';
 
 const SERVER = fileURLToPath(new URL('./fixtures/group-server.ts', import.meta.url));
 const example = (name: string) => fileURLToPath(new URL(`../examples/${name}`, import.meta.url));
@@ -28,7 +33,7 @@ const START_MS = 15_000;
 /** Retry quickly and exactly: 100 ms, then every 200 ms. */
 const QUICK: BackoffPolicy = { steps: [100], regular: 200, jitter: 0, jitterQuantumMs: 50 };
 
-const proxies: TcpProxy[] = [];
+const proxies: FaultRelay[] = [];
 afterEach(async () => {
   await Promise.all(proxies.splice(0).map((p) => p.close()));
   await cleanup();
@@ -89,7 +94,7 @@ describe('group faults', () => {
   it('group-faults - a black-holed connection is detected by keep-alive and recovers when the proxy heals', async () => {
     const port = await freePort();
     await startServer(port);
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
+    const proxy = await startFaultRelay({ target: { host: '127.0.0.1', port } });
     proxies.push(proxy);
     const idle = 200;
     const timeout = 200;
@@ -126,7 +131,7 @@ describe('group faults', () => {
   it('group-faults - a reset connection goes NotReady and reconnects', async () => {
     const port = await freePort();
     await startServer(port);
-    const proxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
+    const proxy = await startFaultRelay({ target: { host: '127.0.0.1', port } });
     proxies.push(proxy);
     const owner = await startOwner(
       client().runtime,

@@ -12,7 +12,7 @@ import { createRuntime, Stop, type Runtime, type Self } from '@herald/runtime';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hello, helloWelcome } from '../examples/hello-welcome.js';
-import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
+import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 

@@ -17,7 +17,7 @@ import {
   renderValue,
 } from '@herald/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { killAll, spawnScript, type SpawnedChild } from './support/child.js';
+import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const WAIT_FOR_STOP = 'test/fixtures/runner-wait-for-stop.ts';

@@ -4,7 +4,6 @@
  * encryption. For each case: the server closes that one connection, logs a typed reason,
  * and still serves a well-behaved Herald client afterwards (docs/wire-protocol.md §5).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,6 +23,16 @@ import {
   type WireEvent,
 } from '../src/wire/index.js';
 import {
+  DEFAULT_WAIT_MS,
+  propertyParameters,
+  propertySeeds,
+  spawnScript,
+  startFaultRelay,
+  withTimeout,
+  type FaultRelay,
+  type LogLine,
+} from '@herald/testing';
+import {
   Abandoned,
   Accepted,
   Connected,
@@ -31,18 +40,13 @@ import {
   EchoReply,
   LEVEL_WARN,
   NotConnected,
-  WAIT_MS,
   isRejection,
   peerKey,
   rawConnect,
   roundTrip,
   startClient,
-  startRelay,
   startServer,
-  within,
-  type LogLine,
   type RawClient,
-  type Relay,
   type TestClient,
   type TestServer,
 } from './support/harness.js';
@@ -52,7 +56,7 @@ import {
 const servers: TestServer[] = [];
 const clients: TestClient[] = [];
 const raws: RawClient[] = [];
-const relays: Relay[] = [];
+const relays: FaultRelay[] = [];
 
 afterEach(async () => {
   for (const raw of raws.splice(0)) raw.socket.destroy();
@@ -127,10 +131,10 @@ async function sendBad(
   const peer = peerKey(client.socket);
   if (bytes.length > 0) client.socket.write(bytes);
   if (options.fin === true) client.socket.end();
-  await within(
+  await withTimeout(
     client.closed,
+    options.timeoutMs ?? DEFAULT_WAIT_MS,
     `the server to close the connection from ${peer}`,
-    options.timeoutMs ?? WAIT_MS,
   );
   const line = await s.log.waitFor(
     (l) => l.peer === peer && isRejection(l),
@@ -159,34 +163,40 @@ describe('listener - bad input from a raw socket', () => {
       tail.map((t) => concat(CLEAR_OPENING, t)),
     );
     const seen = new Map<string, number>();
-    await fc.assert(
-      fc.asyncProperty(garbage, async (bytes) => {
-        const client = await raw(s.port);
-        const peer = peerKey(client.socket);
-        client.socket.end(bytes); // FIN after the bytes: a partial frame cannot wait forever
-        await within(client.closed, `the server to close the connection from ${peer}`);
-        // The proxy's last line for this connection, whatever happened.
-        const last = await s.log.waitFor(
-          (l) =>
-            l.peer === peer &&
-            (l.msg === 'connection rejected before accept' || l.msg === 'abandoned'),
-          `the end of the connection from ${peer}`,
-        );
-        const rejection = s.log.lines.find((l) => l.peer === peer && isRejection(l));
-        if (rejection !== undefined) {
-          expect(rejection.level).toBe(LEVEL_WARN);
-          expect(REASON_NAMES).toContain(rejection.reason);
-          expect(last.reason).toBe(rejection.reason);
-        } else {
-          // Only when the garbage happened to be a complete, valid stream (the FIN then
-          // ends it cleanly) or ended with a CLOSE of its own.
-          expect(typeof last.reason).toBe('string');
-        }
-        const reason = String(last.reason);
-        seen.set(reason, (seen.get(reason) ?? 0) + 1);
-      }),
-      { numRuns: 120 },
-    );
+    for (const seed of propertySeeds()) {
+      await fc.assert(
+        fc.asyncProperty(garbage, async (bytes) => {
+          const client = await raw(s.port);
+          const peer = peerKey(client.socket);
+          client.socket.end(bytes); // FIN after the bytes: a partial frame cannot wait forever
+          await withTimeout(
+            client.closed,
+            DEFAULT_WAIT_MS,
+            `the server to close the connection from ${peer}`,
+          );
+          // The proxy's last line for this connection, whatever happened.
+          const last = await s.log.waitFor(
+            (l) =>
+              l.peer === peer &&
+              (l.msg === 'connection rejected before accept' || l.msg === 'abandoned'),
+            `the end of the connection from ${peer}`,
+          );
+          const rejection = s.log.lines.find((l) => l.peer === peer && isRejection(l));
+          if (rejection !== undefined) {
+            expect(rejection.level).toBe(LEVEL_WARN);
+            expect(REASON_NAMES).toContain(rejection.reason);
+            expect(last.reason).toBe(rejection.reason);
+          } else {
+            // Only when the garbage happened to be a complete, valid stream (the FIN then
+            // ends it cleanly) or ended with a CLOSE of its own.
+            expect(typeof last.reason).toBe('string');
+          }
+          const reason = String(last.reason);
+          seen.set(reason, (seen.get(reason) ?? 0) + 1);
+        }),
+        propertyParameters(seed, 120),
+      );
+    }
     // The three shapes of garbage reach different checks in the decoder.
     expect(seen.get('protocol-error') ?? 0).toBeGreaterThan(0);
     expect(seen.get('frame-too-large') ?? 0).toBeGreaterThan(0);
@@ -286,7 +296,11 @@ describe('listener - bad input from a raw socket', () => {
     const client = await raw(s.port);
     const peer = peerKey(client.socket);
     client.socket.write(concat(encodePreamble(), encodeCloseFrame(CloseReason.GOING_AWAY, 'bye')));
-    await within(client.closed, `the server to close the connection from ${peer}`);
+    await withTimeout(
+      client.closed,
+      DEFAULT_WAIT_MS,
+      `the server to close the connection from ${peer}`,
+    );
     const last = await s.log.waitFor(
       (l) => l.peer === peer && l.msg === 'connection rejected before accept',
       'the end of the closed connection',
@@ -302,7 +316,7 @@ describe('listener - Herald peers through a relay', () => {
     'accepts a valid handshake and message delivered one byte per turn, and replies (encrypted=%s)',
     async (encrypted) => {
       const s = await server({ encrypted });
-      const relay = await startRelay({
+      const relay = await startFaultRelay({
         target: { host: '127.0.0.1', port: s.port },
         byteByByte: true,
       });
@@ -310,8 +324,8 @@ describe('listener - Herald peers through a relay', () => {
       const reply = await roundTrip(relay.port, { encrypted }, 99);
       expect(reply.n).toBe(99);
       // Every byte, both ways, went out as a write of its own.
-      expect(relay.bytes).toBeGreaterThan(2 * CLEAR_OPENING.length);
-      expect(relay.writes).toBe(relay.bytes);
+      expect(relay.forwardedBytes).toBeGreaterThan(2 * CLEAR_OPENING.length);
+      expect(relay.writes).toBe(relay.forwardedBytes);
       expect(s.log.lines.filter(isRejection)).toEqual([]);
       await expectStillServing(s, { encrypted });
     },
@@ -325,9 +339,10 @@ describe('listener - Herald peers through a relay', () => {
       helloFrame({ encrypt: true, ephemeralKey: new Uint8Array(PUBLIC_KEY_BYTES) }).length;
     const target = opening + 5 + 3; // inside the first record's Poly1305 tag
     let flipped = false;
-    const relay = await startRelay({
+    const relay = await startFaultRelay({
       target: { host: '127.0.0.1', port: s.port },
-      toTarget: (chunk, offset) => {
+      rewrite: (chunk, direction, offset) => {
+        if (direction !== 'to-target') return chunk;
         if (target < offset || target >= offset + chunk.length) return chunk;
         const copy = Buffer.from(chunk);
         copy[target - offset] = (copy[target - offset] as number) ^ 0x10;
@@ -336,7 +351,7 @@ describe('listener - Herald peers through a relay', () => {
       },
     });
     relays.push(relay);
-    const client = startClient(relay.port, { encrypted: true });
+    const client = await startClient(relay.port, { encrypted: true });
     clients.push(client);
     const connected = await client.controller.waitFor(Connected);
     expect(connected.encrypted).toBe(true);
@@ -358,7 +373,7 @@ describe('listener - Herald peers through a relay', () => {
 describe('listener - encryption mismatch', () => {
   it('refuses an encrypted client on a clear listener: NotConnected(encryption-required) there, encryption-refused here', async () => {
     const s = await server({ encrypted: false });
-    const client = startClient(s.port, { encrypted: true });
+    const client = await startClient(s.port, { encrypted: true });
     clients.push(client);
     const notConnected = await client.controller.waitFor(NotConnected);
     expect(notConnected.reason).toBe('encryption-required');
@@ -371,7 +386,7 @@ describe('listener - encryption mismatch', () => {
 
   it('refuses a clear client on an encrypted listener: NotConnected(encryption-refused) there, encryption-required here', async () => {
     const s = await server({ encrypted: true });
-    const client = startClient(s.port, { encrypted: false });
+    const client = await startClient(s.port, { encrypted: false });
     clients.push(client);
     const notConnected = await client.controller.waitFor(NotConnected);
     expect(notConnected.reason).toBe('encryption-refused');
@@ -396,39 +411,20 @@ interface HeapReport {
   readonly ms: number;
 }
 
-function runHeapFixture(timeoutMs: number): Promise<HeapReport> {
+async function runHeapFixture(timeoutMs: number): Promise<HeapReport> {
   const fixture = fileURLToPath(new URL('./fixtures/heap-bad-connections.ts', import.meta.url));
   const root = fileURLToPath(new URL('../../..', import.meta.url));
-  return new Promise<HeapReport>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`heap fixture did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`heap fixture exited with ${code}; stderr: ${stderr}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as HeapReport);
-      } catch (error) {
-        reject(new Error(`heap fixture printed no JSON: ${stdout} ${stderr}`, { cause: error }));
-      }
-    });
-  });
+  const child = spawnScript(fixture, [], { cwd: root, nodeOptions: ['--expose-gc'] });
+  // A fixture that overruns is killed, not left behind (kill does nothing once it exited).
+  const { code } = await child.waitForExit(timeoutMs).finally(() => child.kill('SIGKILL'));
+  if (code !== 0) {
+    throw new Error(`heap fixture exited with ${code}; stderr: ${child.stderr.join('\n')}`);
+  }
+  try {
+    return JSON.parse(child.stdout.at(-1) ?? '') as HeapReport;
+  } catch (error) {
+    throw new Error(`heap fixture printed no JSON: ${child.stdout.join('\n')}`, { cause: error });
+  }
 }
 
 describe('listener - memory under bad connections', () => {

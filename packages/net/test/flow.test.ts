@@ -19,8 +19,14 @@ import {
   type ConnectOptions,
 } from '@herald/net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { startTcpProxy, type TcpProxy } from '../../../test/support/tcp-proxy.js';
-import { closeRuntimes, memoryLogger, spawnProbe, testRuntime } from './probe.js';
+import {
+  closeTestRuntimes,
+  memoryLogger,
+  spawnProbe,
+  startFaultRelay,
+  testRuntime,
+  type FaultRelay,
+} from '@herald/testing';
 
 const Big = defineMessage('Big', { data: t.bytes() });
 const messages = [Big];
@@ -28,7 +34,7 @@ const messages = [Big];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
-  await closeRuntimes();
+  await closeTestRuntimes();
 });
 
 describe('keep-alive', () => {
@@ -43,10 +49,10 @@ describe('keep-alive', () => {
     const keepalive = { keepaliveIdleMs: 5_000, keepaliveTimeoutMs: 2_000 };
     listen(server.self, { port: 0 }, keepalive);
     const port = (await server.next(Listening)).message.listening.port;
-    const proxy: TcpProxy = await startTcpProxy({ target: { host: '127.0.0.1', port } });
-    cleanups.push(() => proxy.close());
+    const relay: FaultRelay = await startFaultRelay({ target: { host: '127.0.0.1', port } });
+    cleanups.push(() => relay.close());
     const client = await spawnProbe(testRuntime({ clock: clientClock, messages }), 'client');
-    connect(client.self, { host: '127.0.0.1', port: proxy.port }, keepalive);
+    connect(client.self, { host: '127.0.0.1', port: relay.port }, keepalive);
     await client.next(Connected);
     await server.next(Accepted);
 
@@ -72,7 +78,7 @@ describe('keep-alive', () => {
     expect(client.inbox.some((r) => Abandoned.is(r.message))).toBe(false);
     expect(server.inbox.some((r) => Abandoned.is(r.message))).toBe(false);
 
-    proxy.blackhole();
+    relay.blackhole();
     // Idle period, then the answer timeout, with no byte from the peer.
     for (let i = 0; i < 4; i++) {
       await clientClock.advanceAsync(2_500);

@@ -1,7 +1,6 @@
 import { defineMessage, t, type MessageOf } from '@herald/codec';
 import {
   Aborted,
-  createRuntime,
   herald,
   isFaulted,
   settle,
@@ -12,7 +11,7 @@ import {
 } from '@herald/runtime';
 import { assign, setup } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
-import { silentLogger } from './helpers.js';
+import { closeTestRuntimes, testRuntime } from '@herald/testing';
 
 const Hello = defineMessage('Hello', { myName: t.string() });
 const Welcome = defineMessage('Welcome', { yourName: t.string(), count: t.int() });
@@ -48,15 +47,9 @@ const greeter = setup({
   output: ({ context }) => ({ greeted: context.count }),
 });
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.close({ timeoutMs: 1000 })));
-});
-function rt(options: Parameters<typeof createRuntime>[0] = {}) {
-  const r = createRuntime({ logger: silentLogger(), ...options });
-  runtimes.push(r);
-  return r;
-}
+afterEach(closeTestRuntimes);
+/** A runtime that logs into memory and is closed after each test. */
+const rt = testRuntime;
 
 describe('state-machine actors', () => {
   it('take messages as events, reply through herald.reply, and complete with the machine output', async () => {

@@ -3,6 +3,7 @@ import {
   Aborted,
   Any,
   Completed,
+  createLogger,
   createRuntime,
   isFaulted,
   settle,
@@ -19,21 +20,15 @@ import {
   type Self,
 } from '@herald/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
-import { memoryLogger, silentLogger } from './helpers.js';
+import { closeTestRuntimes, memoryLogger, testRuntime } from '@herald/testing';
 
 const Ping = defineMessage('Ping', { n: t.int() });
 const Pong = defineMessage('Pong', { n: t.int() });
 const Other = defineMessage('Other', {});
 
-const runtimes: Runtime[] = [];
-function rt(options: Parameters<typeof createRuntime>[0] = {}): Runtime {
-  const r = createRuntime({ logger: silentLogger(), ...options });
-  runtimes.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.close({ timeoutMs: 1000 })));
-});
+afterEach(closeTestRuntimes);
+/** A runtime that logs into memory and is closed after each test. */
+const rt = testRuntime;
 
 function deadLetters(r: Runtime): DeadLetter[] {
   const seen: DeadLetter[] = [];
@@ -339,7 +334,7 @@ describe('lifecycle', () => {
   });
 
   it('close() stops every actor and runs close hooks', async () => {
-    const r = createRuntime({ logger: silentLogger() });
+    const r = createRuntime({ logger: createLogger('silent') });
     const a = r.spawn(echo);
     const done = r.completion(a);
     let hooked = false;

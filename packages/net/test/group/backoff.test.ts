@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParameters, propertySeeds } from '@herald/testing';
 import {
   BadPolicyError,
   Backoff,
@@ -122,25 +123,28 @@ describe('backoff - jitter bounds (property)', () => {
   it.each(scopes)(
     'backoff - %s: every delay lies in [base, 1.5 × base] in 250 ms steps',
     (_scope, policy, lowest) => {
-      fc.assert(
-        fc.property(
-          fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
-            minLength: lowest.length,
-            maxLength: 40,
-          }),
-          (draws) => {
-            const backoff = new Backoff(policy, sequence(draws));
-            for (let attempt = 0; attempt < draws.length; attempt++) {
-              const base = policy.steps[attempt] ?? policy.regular;
-              const delay = backoff.next();
-              if (delay === undefined) return false;
-              if (delay < base || delay > base * 1.5) return false;
-              if ((delay - base) % 250 !== 0) return false;
-            }
-            return true;
-          },
-        ),
-      );
+      for (const seed of propertySeeds()) {
+        fc.assert(
+          fc.property(
+            fc.array(fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), {
+              minLength: lowest.length,
+              maxLength: 40,
+            }),
+            (draws) => {
+              const backoff = new Backoff(policy, sequence(draws));
+              for (let attempt = 0; attempt < draws.length; attempt++) {
+                const base = policy.steps[attempt] ?? policy.regular;
+                const delay = backoff.next();
+                if (delay === undefined) return false;
+                if (delay < base || delay > base * 1.5) return false;
+                if ((delay - base) % 250 !== 0) return false;
+              }
+              return true;
+            },
+          ),
+          propertyParameters(seed, 100),
+        );
+      }
     },
   );
 
@@ -151,25 +155,28 @@ describe('backoff - jitter bounds (property)', () => {
       jitter: fc.double({ min: 0, max: 2, noNaN: true }),
       jitterQuantumMs: fc.integer({ min: 1, max: 5000 }),
     });
-    fc.assert(
-      fc.property(
-        policyArb,
-        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
-        fc.nat({ max: 10 }),
-        (policy, draw, attempts) => {
-          const backoff = new Backoff(policy, constant(draw));
-          for (let attempt = 0; attempt <= attempts; attempt++) {
-            const base = policy.steps[attempt] ?? policy.regular;
-            const delay = backoff.next();
-            if (delay === undefined) return false;
-            if (delay < base || delay > base * (1 + policy.jitter)) return false;
-            const quanta = (delay - base) / policy.jitterQuantumMs;
-            if (!Number.isInteger(quanta)) return false;
-          }
-          return true;
-        },
-      ),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(
+          policyArb,
+          fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+          fc.nat({ max: 10 }),
+          (policy, draw, attempts) => {
+            const backoff = new Backoff(policy, constant(draw));
+            for (let attempt = 0; attempt <= attempts; attempt++) {
+              const base = policy.steps[attempt] ?? policy.regular;
+              const delay = backoff.next();
+              if (delay === undefined) return false;
+              if (delay < base || delay > base * (1 + policy.jitter)) return false;
+              const quanta = (delay - base) / policy.jitterQuantumMs;
+              if (!Number.isInteger(quanta)) return false;
+            }
+            return true;
+          },
+        ),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 });
 

@@ -34,17 +34,8 @@ import {
   type GroupSessionContext,
 } from '@herald/net';
 import { afterEach, describe, expect, it } from 'vitest';
-import {
-  AttemptCounter,
-  cleanup,
-  freePort,
-  Hello,
-  slammingServer,
-  startOwner,
-  testRuntime,
-  welcomingServer,
-  Welcome,
-} from './support.js';
+import { freePort, Hello, testRuntime, waitFor, welcomingServer, Welcome } from '@herald/testing';
+import { AttemptCounter, cleanup, slammingServer, startOwner } from './support.js';
 
 afterEach(cleanup);
 
@@ -86,7 +77,7 @@ describe('group tables', () => {
 
 describe('connect-to members', () => {
   it('group - reports GroupUpdate then Ready, and traffic through the member reaches the server and back', async () => {
-    const port = await welcomingServer(testRuntime({ name: 'server' }));
+    const { port } = await welcomingServer(testRuntime({ name: 'server' }));
     const owner = await startOwner(
       testRuntime({ name: 'client' }),
       groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
@@ -129,12 +120,12 @@ describe('connect-to members', () => {
     expect(pushed.message).toMatchObject({ yourName: 'client', myName: 'server' });
     // The return address leads to the server's controller: a reply reaches it.
     owner.self.send(pushed.from, Hello({ myName: 'thanks' }));
-    await waitUntilTrue(() => hellos.includes('thanks'));
+    await waitFor(() => hellos.includes('thanks'), { what: 'the thanks at the server' });
   });
 
   it('group - goes NotReady when the server goes away and Ready again on the same member address when it returns', async () => {
     let serverRuntime = testRuntime({ name: 'server' });
-    const port = await welcomingServer(serverRuntime);
+    const { port } = await welcomingServer(serverRuntime);
     const owner = await startOwner(
       testRuntime({ name: 'client' }),
       groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
@@ -150,7 +141,7 @@ describe('connect-to members', () => {
     expect(owner.group.ready).toBe(false);
 
     serverRuntime = testRuntime({ name: 'server-again' });
-    await welcomingServer(serverRuntime, port);
+    await welcomingServer(serverRuntime, { port });
     await owner.next(Ready);
     expect(owner.group.server?.equals(first)).toBe(true);
     owner.self.send(first, Hello({ myName: 'again' }));
@@ -168,7 +159,7 @@ describe('connect-to members', () => {
 
   it('group - holds messages sent while disconnected and delivers them in order on reconnect', async () => {
     let serverRuntime = testRuntime({ name: 'server' });
-    const port = await welcomingServer(serverRuntime);
+    const { port } = await welcomingServer(serverRuntime);
     const owner = await startOwner(
       testRuntime({ name: 'client' }),
       groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
@@ -180,7 +171,7 @@ describe('connect-to members', () => {
     for (const name of ['one', 'two', 'three']) owner.self.send(server, Hello({ myName: name }));
 
     serverRuntime = testRuntime({ name: 'server-again' });
-    await welcomingServer(serverRuntime, port);
+    await welcomingServer(serverRuntime, { port });
     await owner.next(Ready);
     const names = [];
     for (let i = 0; i < 3; i++) names.push((await owner.next(Welcome)).message.yourName);
@@ -189,7 +180,7 @@ describe('connect-to members', () => {
 
   it('group - answers messages beyond the buffer limit with NotDelivered and reports them as dead letters', async () => {
     const serverRuntime = testRuntime({ name: 'server' });
-    const port = await welcomingServer(serverRuntime);
+    const { port } = await welcomingServer(serverRuntime);
     const client = testRuntime({ name: 'client' });
     const dead: DeadLetter[] = [];
     client.onDeadLetter((d) => dead.push(d));
@@ -233,7 +224,7 @@ describe('connect-to members', () => {
     );
     await attempts.untilEnded(2);
     expect(owner.count(Ready)).toBe(0);
-    await welcomingServer(testRuntime({ name: 'server' }), port);
+    await welcomingServer(testRuntime({ name: 'server' }), { port });
     await owner.next(Ready);
   });
 });
@@ -284,8 +275,8 @@ describe('backoff through a member (TestClock on the client)', () => {
   it('group - a connection that is established and dropped at once waits the next step before reconnecting', async () => {
     const serverRuntime = testRuntime({ name: 'server' });
     // A server whose session ends at once: the handshake completes, then it closes.
-    const port = await welcomingServer(serverRuntime, 0, {
-      session: sessionOf(async () => 'bye'),
+    const { port } = await welcomingServer(serverRuntime, {
+      listen: { session: sessionOf(async () => 'bye') },
     });
     const { clock, runtime, attempts } = await clocked();
     const owner = await startOwner(
@@ -305,7 +296,7 @@ describe('backoff through a member (TestClock on the client)', () => {
 
   it('group - restarts the schedule only after a connection stayed up for stableAfterMs', async () => {
     let serverRuntime = testRuntime({ name: 'server' });
-    const port = await welcomingServer(serverRuntime);
+    const { port } = await welcomingServer(serverRuntime);
     const { clock, runtime, attempts } = await clocked();
     const owner = await startOwner(
       runtime,
@@ -317,7 +308,7 @@ describe('backoff through a member (TestClock on the client)', () => {
       await serverRuntime.close();
       await owner.next(NotReady);
       serverRuntime = testRuntime({ name: 'server' });
-      await welcomingServer(serverRuntime, port);
+      await welcomingServer(serverRuntime, { port });
       await expectNextAttemptAfter(clock, attempts, ms, { ends: false });
       await owner.next(Ready);
     }
@@ -326,7 +317,7 @@ describe('backoff through a member (TestClock on the client)', () => {
     await serverRuntime.close();
     await owner.next(NotReady);
     serverRuntime = testRuntime({ name: 'server' });
-    await welcomingServer(serverRuntime, port);
+    await welcomingServer(serverRuntime, { port });
     await expectNextAttemptAfter(clock, attempts, 1000, { ends: false });
     await owner.next(Ready);
   });
@@ -383,7 +374,7 @@ async function countingSession(self: Self, context: GroupSessionContext) {
 describe('group sessions', () => {
   it('group - creates the session at Ready, stops it at NotReady and creates it again with the previous value', async () => {
     let serverRuntime = testRuntime({ name: 'server' });
-    const port = await welcomingServer(serverRuntime);
+    const { port } = await welcomingServer(serverRuntime);
     const owner = await startOwner(
       testRuntime({ name: 'client' }),
       groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
@@ -397,7 +388,7 @@ describe('group sessions', () => {
     await serverRuntime.close();
     await owner.next(NotReady);
     serverRuntime = testRuntime({ name: 'server' });
-    await welcomingServer(serverRuntime, port);
+    await welcomingServer(serverRuntime, { port });
     await owner.next(Ready);
     expect((await owner.next(SessionStarted)).message.previous).toBe(1);
 
@@ -407,7 +398,7 @@ describe('group sessions', () => {
   });
 
   it('group - ends with the value of a session that completes by itself', async () => {
-    const port = await welcomingServer(testRuntime({ name: 'server' }));
+    const { port } = await welcomingServer(testRuntime({ name: 'server' }));
     const owner = await startOwner(
       testRuntime({ name: 'client' }),
       groupTable({ server: connectTo(local(port), { backoff: QUICK }) }),
@@ -468,12 +459,3 @@ describe('listen-at members', () => {
     expect(owner.group.endpointOf('listener')?.port).toBe(busy.port);
   });
 });
-
-/** Polls a condition on each turn of the event loop, bounded. */
-async function waitUntilTrue(condition: () => boolean, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error('condition not met in time');
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-}

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParameters, propertySeeds } from '@herald/testing';
 import {
   RETURNING_HOME,
   inboundAddress,
@@ -88,83 +89,95 @@ describe('address translation', () => {
   const actor = fc.integer({ min: 1, max: 99 });
 
   it('a reply along A→B→C resolves back to the sender without tromboning (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.tuple(proxyId, proxyId, proxyId, proxyId),
-        actor,
-        actor,
-        ([ab, ba, bc, cb], sender, target) => {
-          fc.pre(new Set([ab, ba, bc, cb]).size === 4);
-          const net = new Net();
-          net.connect('A', 'B', ab, ba);
-          net.connect('B', 'C', bc, cb);
-          // A addresses `target` in C: from A it is [target, bc, ab].
-          const there = net.send('A', [target, bc, ab], [sender]);
-          expect(there.proc).toBe('C');
-          expect(there.actor).toBe(target);
-          expect(there.ret).toEqual([sender, ba, cb]);
-          expect(there.crossed).toEqual(net.links);
-          // The reply goes straight back along the return address.
-          const back = net.send('C', there.ret, [target]);
-          expect(back.proc).toBe('A');
-          expect(back.actor).toBe(sender);
-          expect(back.crossed).toEqual([...net.links].reverse());
-          // And a second round trip from A using the reply's return address works too.
-          const again = net.send('A', back.ret, [sender]);
-          expect(again.proc).toBe('C');
-          expect(again.actor).toBe(target);
-        },
-      ),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(
+          fc.tuple(proxyId, proxyId, proxyId, proxyId),
+          actor,
+          actor,
+          ([ab, ba, bc, cb], sender, target) => {
+            fc.pre(new Set([ab, ba, bc, cb]).size === 4);
+            const net = new Net();
+            net.connect('A', 'B', ab, ba);
+            net.connect('B', 'C', bc, cb);
+            // A addresses `target` in C: from A it is [target, bc, ab].
+            const there = net.send('A', [target, bc, ab], [sender]);
+            expect(there.proc).toBe('C');
+            expect(there.actor).toBe(target);
+            expect(there.ret).toEqual([sender, ba, cb]);
+            expect(there.crossed).toEqual(net.links);
+            // The reply goes straight back along the return address.
+            const back = net.send('C', there.ret, [target]);
+            expect(back.proc).toBe('A');
+            expect(back.actor).toBe(sender);
+            expect(back.crossed).toEqual([...net.links].reverse());
+            // And a second round trip from A using the reply's return address works too.
+            const again = net.send('A', back.ret, [sender]);
+            expect(again.proc).toBe('C');
+            expect(again.actor).toBe(target);
+          },
+        ),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 
   it('an address of the receiver side sent back over the same link never trombones (property)', () => {
-    fc.assert(
-      fc.property(fc.tuple(proxyId, proxyId), actor, actor, ([ab, ba], a, b) => {
-        fc.pre(ab !== ba);
-        const net = new Net();
-        net.connect('A', 'B', ab, ba);
-        // A tells B "reply to B's own actor b" by a space/return address [b, ab] held in A.
-        const there = net.send('A', [b, ab], [b, ab]);
-        expect(there.proc).toBe('B');
-        expect(there.ret).toEqual([b]);
-        // Replying reaches b locally in B without crossing the link again.
-        const reply = net.send('B', there.ret, [a]);
-        expect(reply.proc).toBe('B');
-        expect(reply.crossed).toEqual([]);
-      }),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(fc.tuple(proxyId, proxyId), actor, actor, ([ab, ba], a, b) => {
+          fc.pre(ab !== ba);
+          const net = new Net();
+          net.connect('A', 'B', ab, ba);
+          // A tells B "reply to B's own actor b" by a space/return address [b, ab] held in A.
+          const there = net.send('A', [b, ab], [b, ab]);
+          expect(there.proc).toBe('B');
+          expect(there.ret).toEqual([b]);
+          // Replying reaches b locally in B without crossing the link again.
+          const reply = net.send('B', there.ret, [a]);
+          expect(reply.proc).toBe('B');
+          expect(reply.crossed).toEqual([]);
+        }),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 
   it('the peer proxy alone names the peer default target, both ways (property)', () => {
-    fc.assert(
-      fc.property(fc.tuple(proxyId, proxyId), actor, ([ab, ba], a) => {
-        fc.pre(ab !== ba);
-        const net = new Net();
-        net.connect('A', 'B', ab, ba);
-        const there = net.send('A', [ab], [a]);
-        expect(there).toMatchObject({ proc: 'B', actor: 'default' });
-        expect(net.send('B', there.ret, [0])).toMatchObject({ proc: 'A', actor: a });
-      }),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(fc.tuple(proxyId, proxyId), actor, ([ab, ba], a) => {
+          fc.pre(ab !== ba);
+          const net = new Net();
+          net.connect('A', 'B', ab, ba);
+          const there = net.send('A', [ab], [a]);
+          expect(there).toMatchObject({ proc: 'B', actor: 'default' });
+          expect(net.send('B', there.ret, [0])).toMatchObject({ proc: 'A', actor: a });
+        }),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 
   it('chains of any length route replies back hop by hop (property)', () => {
-    fc.assert(
-      fc.property(fc.integer({ min: 1, max: 8 }), actor, actor, (n, sender, target) => {
-        const net = new Net();
-        const procs = Array.from({ length: n + 1 }, (_, i) => `P${i}`);
-        // Proxy ids: forward proxy in Pi = 1000 + i, backward proxy in Pi+1 = 2000 + i.
-        for (let i = 0; i < n; i++)
-          net.connect(procs[i] as string, procs[i + 1] as string, 1000 + i, 2000 + i);
-        const to = [target, ...Array.from({ length: n }, (_, i) => 1000 + (n - 1 - i))];
-        const there = net.send('P0', to, [sender]);
-        expect(there).toMatchObject({ proc: `P${n}`, actor: target });
-        const back = net.send(`P${n}`, there.ret, [target]);
-        expect(back).toMatchObject({ proc: 'P0', actor: sender });
-        expect(back.crossed).toHaveLength(n);
-        expect(back.crossed).toEqual([...net.links].reverse());
-      }),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(fc.integer({ min: 1, max: 8 }), actor, actor, (n, sender, target) => {
+          const net = new Net();
+          const procs = Array.from({ length: n + 1 }, (_, i) => `P${i}`);
+          // Proxy ids: forward proxy in Pi = 1000 + i, backward proxy in Pi+1 = 2000 + i.
+          for (let i = 0; i < n; i++)
+            net.connect(procs[i] as string, procs[i + 1] as string, 1000 + i, 2000 + i);
+          const to = [target, ...Array.from({ length: n }, (_, i) => 1000 + (n - 1 - i))];
+          const there = net.send('P0', to, [sender]);
+          expect(there).toMatchObject({ proc: `P${n}`, actor: target });
+          const back = net.send(`P${n}`, there.ret, [target]);
+          expect(back).toMatchObject({ proc: 'P0', actor: sender });
+          expect(back.crossed).toHaveLength(n);
+          expect(back.crossed).toEqual([...net.links].reverse());
+        }),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 });

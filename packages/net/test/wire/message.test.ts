@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { propertyParameters, propertySeeds } from '@herald/testing';
 import {
   ByteReader,
   FrameKind,
@@ -39,20 +40,23 @@ function expectCode(fn: () => unknown, code: string): void {
 
 describe('MESSAGE header', () => {
   it('round-trips any sequence of messages through one direction table (property)', () => {
-    fc.assert(
-      fc.property(fc.array(wireMessage, { minLength: 1, maxLength: 10 }), (msgs) => {
-        const enc = new TypeTableEncoder();
-        const dec = new TypeTableDecoder();
-        for (const m of msgs) {
-          const back = decodeMessage(encodeMessage(m, enc), dec);
-          expect({ ...back, body: Array.from(back.body) }).toEqual({
-            ...m,
-            body: Array.from(m.body),
-          });
-        }
-        expect(dec.size).toBe(enc.size);
-      }),
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(fc.array(wireMessage, { minLength: 1, maxLength: 10 }), (msgs) => {
+          const enc = new TypeTableEncoder();
+          const dec = new TypeTableDecoder();
+          for (const m of msgs) {
+            const back = decodeMessage(encodeMessage(m, enc), dec);
+            expect({ ...back, body: Array.from(back.body) }).toEqual({
+              ...m,
+              body: Array.from(m.body),
+            });
+          }
+          expect(dec.size).toBe(enc.size);
+        }),
+        propertyParameters(seed, 100),
+      );
+    }
   });
 
   it('sends a type name once, then a 1-byte reference', () => {
@@ -177,15 +181,17 @@ describe('MESSAGE header', () => {
   });
 
   it('never throws anything but WireError on random header bytes (property)', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
-        try {
-          decodeMessage(bytes, new TypeTableDecoder());
-        } catch (err) {
-          expect(err).toBeInstanceOf(WireError);
-        }
-      }),
-      { numRuns: 2000 },
-    );
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 64 }), (bytes) => {
+          try {
+            decodeMessage(bytes, new TypeTableDecoder());
+          } catch (err) {
+            expect(err).toBeInstanceOf(WireError);
+          }
+        }),
+        propertyParameters(seed, 2000),
+      );
+    }
   });
 });
