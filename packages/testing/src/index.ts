@@ -68,3 +68,16 @@ export {
   type SpawnedChild,
 } from './child.js';
 export { freePort } from './ports.js';
+export {
+  SimNetwork,
+  createSimNetwork,
+  seededRandom,
+  type SimEvent,
+  type SimFault,
+  type SimFaultMode,
+  type SimLatency,
+  type SimNetworkOptions,
+  type SimNode,
+  type SimSegmentEvent,
+  type SegmentRoute,
+} from './simnet.js';
