@@ -10,6 +10,7 @@
 import { Address, defineMessage, t, type AnyMessage, type MessageOf } from '@herald/codec';
 import {
   Any,
+  createLogger,
   createRuntime,
   herald,
   Stop,
@@ -20,7 +21,6 @@ import {
 } from '@herald/runtime';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
-import { silentLogger } from './helpers.js';
 
 const Ping = defineMessage('Ping', { n: t.int() });
 type Ping = MessageOf<typeof Ping>;
@@ -31,7 +31,7 @@ type Bye = MessageOf<typeof Bye>;
 
 const runtimes: Runtime[] = [];
 function rt(): Runtime {
-  const r = createRuntime({ logger: silentLogger() });
+  const r = createRuntime({ logger: createLogger('silent') });
   runtimes.push(r);
   return r;
 }
