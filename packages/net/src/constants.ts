@@ -59,3 +59,9 @@ export const DEFAULT_INBOUND_MAILBOX_SHARE = 0.5;
 
 /** Longest wait between two checks of a full mailbox while a connection is paused. */
 export const INBOUND_RETRY_MAX_MS = 50;
+
+/**
+ * Delivery feedback: Undeliverable notices one connection sends its peer per second at
+ * most (a burst of as many); further failures in that second are counted, not notified.
+ */
+export const DEFAULT_NOTICES_PER_SECOND = 100;

@@ -112,6 +112,22 @@ export type Drained = MessageOf<typeof Drained>;
 export const AwaitDrain = defineMessage('herald.AwaitDrain', {});
 export type AwaitDrain = MessageOf<typeof AwaitDrain>;
 
+/**
+ * Proxy → peer proxy, protocol only: a message the peer sent could not be delivered here
+ * (`reason`: refused, no-such-actor, not-delivered, ...). Sent at a bounded rate; the peer's
+ * proxy records a dead letter for the sender with the far reason. Never delivered to an
+ * actor on either side (docs/networking.md, "Delivery feedback").
+ */
+export const Undeliverable = defineMessage('herald.Undeliverable', {
+  /** Type name of the message that was not delivered. */
+  messageType: t.string(),
+  reason: t.string(),
+  detail: t.string(),
+  /** The ask it belonged to, or 0. */
+  correlation: t.int(),
+});
+export type Undeliverable = MessageOf<typeof Undeliverable>;
+
 export const sessionMessages = [
   Listening,
   NotListening,
@@ -125,4 +141,5 @@ export const sessionMessages = [
   Congested,
   Drained,
   AwaitDrain,
+  Undeliverable,
 ] as const;

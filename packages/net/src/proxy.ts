@@ -44,6 +44,7 @@ import {
   DEFAULT_MAX_PENDING_BYTES,
   DEFAULT_MAX_REFUSALS,
   DEFAULT_MAX_WATCHES,
+  DEFAULT_NOTICES_PER_SECOND,
 } from './constants.js';
 import { lingerThenDestroy, reportUnsent } from './connection/closing.js';
 import { ExportTable } from './connection/exports.js';
@@ -60,6 +61,7 @@ import {
   Congested,
   Drained,
   NotConnected,
+  Undeliverable,
   type HostPort,
 } from './messages.js';
 import type { Network } from './network.js';
@@ -118,7 +120,8 @@ export class SocketProxy implements Handler {
   #opened = new Date(0);
   #session: Address | undefined;
   #defaultTarget!: Address;
-  #drainWaiters: Address[] = [];
+  /** AwaitDrain requests not yet answered (answered with replyTo: correlated). */
+  #drainWaiters: Envelope[] = [];
   #refusals = 0;
   /** Events not yet handled because their target's mailbox was full (reading is paused). */
   #held: SessionEvent[] | undefined;
@@ -191,6 +194,7 @@ export class SocketProxy implements Handler {
     this.#defaultTarget = this.#setup.controller;
     this.#logBindings = { conn: network.nextConnectionId(), role: this.#setup.role };
     this.#throttle = new LogThrottle(() => clock.now());
+    this.#noticeAt = clock.now();
     const o = this.#setup.options;
     this.#keepalive = new Keepalive(
       o.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS,
@@ -209,8 +213,11 @@ export class SocketProxy implements Handler {
       debug: () => this.#debug,
       logDebug: (fields, msg) => this.#log.debug(fields, msg),
       refuse: (why, to, from, typeName) => this.#refuse(why, to, from, typeName),
-      undeliverable: (reason, to, from, typeName, detail) =>
-        self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail }),
+      undeliverable: (reason, to, from, typeName, detail) => {
+        self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail });
+        this.#notify(from, typeName, reason, detail);
+      },
+      farUndeliverable: (notice, sender) => this.#farUndeliverable(notice, sender),
       fail: (code, text) => this.#fail(code, text),
     });
     self.watch(this.#setup.controller);
@@ -301,7 +308,7 @@ export class SocketProxy implements Handler {
           this.#close((message as Close).value, 'closed-by-request');
           return;
         case AwaitDrain.type:
-          if (this.#outbound.congested) this.#drainWaiters.push(envelope.from);
+          if (this.#outbound.congested) this.#drainWaiters.push(envelope);
           else
             self.reply(
               Drained({ remote: self.address, pendingBytes: this.#outbound.pendingBytes() }),
@@ -374,6 +381,7 @@ export class SocketProxy implements Handler {
       to,
       ret,
       typeName: message.type,
+      correlation: envelope.correlation,
       space,
       body: encoded.body,
     });
@@ -391,6 +399,8 @@ export class SocketProxy implements Handler {
       to: outboundTo(envelope.to.hops, id),
       ret: this.#returnStack(envelope.from, id),
       typeName: relay.wire.typeName,
+      // The asker's correlation passes through unchanged: it is only ever read at the ends.
+      correlation: relay.wire.correlation ?? 0,
       space,
       body: relay.wire.body,
     });
@@ -481,8 +491,23 @@ export class SocketProxy implements Handler {
     const self = this.#self;
     const drained = Drained({ remote: self.address, pendingBytes });
     this.#log.info({ pendingBytes }, 'drained');
-    self.send(this.#setup.controller, drained);
-    for (const waiter of this.#drainWaiters.splice(0)) self.send(waiter, drained);
+    this.#tellControllerAndWaiters(drained);
+  }
+
+  /**
+   * Tells the controller and answers every AwaitDrain, each exactly once: a controller that
+   * asked itself gets only the answer to its ask (else the spare copy would answer its next
+   * AwaitDrain at once).
+   */
+  #tellControllerAndWaiters(notice: AnyMessage): void {
+    const self = this.#self;
+    const controller = this.#setup.controller;
+    let controllerAsked = false;
+    for (const waiter of this.#drainWaiters.splice(0)) {
+      if (waiter.from.equals(controller)) controllerAsked = true;
+      self.replyTo(waiter, notice);
+    }
+    if (!controllerAsked) self.send(controller, notice);
   }
 
   // ---- inbound -------------------------------------------------------------------------
@@ -649,8 +674,56 @@ export class SocketProxy implements Handler {
       { type: typeName, to: to.toString(), refusals: this.#refusals },
       `refused a message from the peer: ${why}`,
     );
+    this.#notify(from, typeName, 'refused', why);
     if (this.#refusals >= DEFAULT_MAX_REFUSALS)
       this.#fail(CloseReason.POLICY_VIOLATION, `${this.#refusals} refused messages`);
+  }
+
+  /**
+   * Delivery feedback: tells the peer that a message it sent (from `sender`) was not
+   * delivered here, at most DEFAULT_NOTICES_PER_SECOND a second; past that, failures are
+   * only counted. Never about a notice, and never when there is no return address.
+   */
+  #notify(sender: Address, typeName: string, reason: string, detail: string): void {
+    if (typeName === Undeliverable.type || sender.isLocal || this.#phase !== 'open') return;
+    const now = this.#self.runtime.clock.now();
+    const rate = DEFAULT_NOTICES_PER_SECOND;
+    this.#noticeTokens = Math.min(
+      rate,
+      this.#noticeTokens + ((now - this.#noticeAt) * rate) / 1000,
+    );
+    this.#noticeAt = now;
+    if (this.#noticeTokens < 1) {
+      this.#noticesSuppressed++;
+      this.#throttle.log(
+        this.#log,
+        'info',
+        'notices',
+        { notSent: this.#noticesSuppressed },
+        'delivery notices over their rate: counted, not sent',
+      );
+      return;
+    }
+    this.#noticeTokens -= 1;
+    this.#self.runtime.send(
+      sender,
+      Undeliverable({ messageType: typeName, reason, detail, correlation: 0 }),
+    );
+  }
+
+  #noticeTokens = DEFAULT_NOTICES_PER_SECOND;
+  #noticeAt = 0;
+  #noticesSuppressed = 0;
+
+  /** The peer could not deliver what `sender` sent: a dead letter here, with the far reason. */
+  #farUndeliverable(notice: Undeliverable, sender: Address): void {
+    this.#self.runtime.reportDeadLetter({
+      to: this.#self.address,
+      from: sender,
+      message: { type: notice.messageType },
+      reason: 'not-delivered',
+      detail: `the peer did not deliver it: ${notice.reason} (${notice.detail})`,
+    });
   }
 
   // ---- keep-alive and timers -----------------------------------------------------------
@@ -781,8 +854,8 @@ export class SocketProxy implements Handler {
           });
     this.#log.info({ reason, kind }, kind === 'closed' ? 'closed' : 'abandoned');
     if (this.#session !== undefined) self.send(this.#session, Stop());
-    if (self.runtime.isAlive(controller)) self.send(controller, notice);
-    for (const waiter of this.#drainWaiters.splice(0)) self.send(waiter, notice);
+    if (self.runtime.isAlive(controller)) this.#tellControllerAndWaiters(notice);
+    else for (const waiter of this.#drainWaiters.splice(0)) self.replyTo(waiter, notice);
     this.#settleWatches(notice);
     self.complete(kind === 'closed' ? value : notice);
   }

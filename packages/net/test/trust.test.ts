@@ -5,13 +5,15 @@
  * it likes: any `to`, any return address, any type name.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { createCodec, type AnyMessage } from '@herald/codec';
+import { Address, createCodec, type AnyMessage } from '@herald/codec';
 import { Completed, Start, Stop, Terminated, Timer, Watch, type DeadLetter } from '@herald/runtime';
 import { withTimeout, DEFAULT_WAIT_MS } from '@herald/testing';
 import { AwaitDrain, Close, StopListening } from '../src/index.js';
+import { Undeliverable } from '../src/messages.js';
 import { WireSession, type SessionEvent, type WireMessage } from '../src/wire/index.js';
 import {
   Accepted,
+  Connected,
   Echo,
   EchoReply,
   rawConnect,
@@ -244,5 +246,38 @@ describe('trust - a peer reaches only what it was given', () => {
     for (let i = 0; i < 150; i++) c.send(Stop(), [1000 + i]);
     expect(await c.closed()).toBe('policy-violation');
     expect((await roundTrip(s.port, {}, 4)).n).toBe(4);
+  });
+});
+
+describe('delivery feedback - the sender learns of a drop on the far side', () => {
+  it('a refused or undeliverable message comes back as a dead letter on the sending side, with the far reason', async () => {
+    const s = await server();
+    const client = await startClient(s.port);
+    cleanups.push(() => client.close());
+    const connected = await client.controller.next(Connected);
+    const remote = connected.message.remote;
+    // An actor id on the server that this client was never given: refused there.
+    client.runtime.send(new Address([9_999, remote.local]), Echo({ n: 1 }), client.address);
+    const far = await client.runtime.deadLetters.waitFor(
+      (d) =>
+        d.reason === 'not-delivered' && /the peer did not deliver it: refused/.test(d.detail ?? ''),
+      { what: 'the far refusal as a dead letter at the client' },
+    );
+    expect(far.message.type).toBe(Echo.type);
+    expect(far.from.equals(client.address)).toBe(true);
+  });
+
+  it('notices are bounded: a flood of undeliverable messages gives at most the notice rate', async () => {
+    const s = await server();
+    const c = await crafted(s);
+    for (let i = 0; i < 99; i++) c.send(Echo({ n: i }), [5_000 + i], [40]);
+    await refusals(s, 99);
+    c.send(Echo({ n: 1 }), []);
+    await c.next(EchoReply.type);
+    const notices = c.events.filter(
+      (e) => e.type === 'message' && e.message.typeName === Undeliverable.type,
+    );
+    expect(notices.length).toBeGreaterThan(0);
+    expect(notices.length).toBeLessThanOrEqual(100);
   });
 });

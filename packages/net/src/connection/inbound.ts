@@ -26,6 +26,8 @@ import {
   type CodecStream,
 } from '@herald/codec';
 import { Terminated, Unwatch, Watch, type Self } from '@herald/runtime';
+import { Envelope } from '@herald/runtime/internal';
+import { Undeliverable } from '../messages.js';
 import type { Network } from '../network.js';
 import { inboundAddress, RETURNING_HOME, type WireMessage } from '../wire/index.js';
 import type { ExportTable } from './exports.js';
@@ -64,6 +66,8 @@ export interface InboundHost {
     typeName: string,
     detail: string,
   ): void;
+  /** The peer could not deliver a message this side sent (delivery feedback). */
+  farUndeliverable(notice: Undeliverable, sender: Address): void;
   /** Closes the connection (the peer broke the protocol). */
   fail(code: number, text: string): void;
 }
@@ -79,6 +83,11 @@ export function isReservedType(typeName: string): boolean {
 
 function isWatchProtocol(typeName: string): boolean {
   return typeName === Watch.type || typeName === Unwatch.type || typeName === Terminated.type;
+}
+
+/** Reserved types that cross connections as protocol (checked by the proxy, never delivered as-is). */
+function isProtocol(typeName: string): boolean {
+  return isWatchProtocol(typeName) || typeName === Undeliverable.type;
 }
 
 export class InboundRouter {
@@ -144,6 +153,10 @@ export class InboundRouter {
     }
     const to = toHops.length === 0 ? host.defaultTarget() : this.#toAddress(toHops);
     const typeName = wire.typeName;
+    if (typeName === Undeliverable.type) {
+      this.#feedback(wire, space, to);
+      return;
+    }
     const watchProtocol = isWatchProtocol(typeName);
     if (!watchProtocol && !host.accepts(typeName)) {
       if (isReservedType(typeName))
@@ -163,9 +176,28 @@ export class InboundRouter {
       return;
     }
     if (watchProtocol && !this.#watchIn(message, to, from)) return;
+    if (!watchProtocol && !self.runtime.isAlive(to)) {
+      // The destination was given to the peer but has ended since. (A Watch of an ended
+      // actor is answered by the runtime with Terminated, as locally.)
+      host.undeliverable('no-such-actor', to, from, typeName, 'the actor has ended');
+      return;
+    }
     if (host.debug())
       host.logDebug({ to: to.toString(), from: from.toString(), type: typeName }, 'forwarded');
-    self.runtime.send(to, message, from);
+    // Delivered with its correlation, so an answer finds its ask and a request its answer.
+    self.runtime.deliver(new Envelope(to, from, message, wire.correlation ?? 0));
+  }
+
+  /** Delivery feedback from the peer: decoded and handed to the connection, never delivered. */
+  #feedback(wire: WireMessage, space: Address[], sender: Address): void {
+    let notice: AnyMessage;
+    try {
+      notice = this.#host.decoder.decodeBody(wire.typeName, wire.body, space, wire.bodyMode);
+    } catch {
+      this.#host.refuse('undecodable delivery notice', sender, sender, wire.typeName);
+      return;
+    }
+    this.#host.farUndeliverable(notice as Undeliverable, sender);
   }
 
   /** Watch-protocol checks for a message to a local actor. False when refused. */
@@ -198,7 +230,7 @@ export class InboundRouter {
       return;
     }
     if (isReservedType(typeName)) {
-      if (!isWatchProtocol(typeName)) {
+      if (!isProtocol(typeName)) {
         host.refuse('control messages do not cross connections', to, from, typeName);
         return;
       }
