@@ -24,7 +24,6 @@
  * it), and the acceptor opens only after the connector's AUTH proved it derived the same
  * keys. Byte layouts and key schedule: docs/wire-protocol.md, sections 3.2 and 4.
  */
-import nacl from 'tweetnacl';
 import { ByteWriter, concatBytes } from './bytes.js';
 import {
   AUTH_FLAG_STATIC_KEY,
@@ -82,11 +81,12 @@ export interface HandshakeOptions {
    */
   readonly identity?: KeyPair;
   /**
-   * Connector only: the acceptor's static public key (32 bytes or `herald-x25519:…`). A
-   * different or missing key fails with `HERALD_ERR_WIRE_PEER_KEY_MISMATCH`, before this
+   * Connector only: the acceptor's static public key (32 bytes or `herald-x25519:…`), or
+   * a list of keys any of which is accepted (while the acceptor's key is being rotated).
+   * A different or missing key fails with `HERALD_ERR_WIRE_PEER_KEY_MISMATCH`, before this
    * side reveals its own identity.
    */
-  readonly peerKey?: Uint8Array | string;
+  readonly peerKey?: Uint8Array | string | readonly (Uint8Array | string)[];
   /**
    * Acceptor only: the connector keys that may connect (bytes or printable). Others are
    * refused with `not-authorized`. Implies `requirePeerKey`.
@@ -146,7 +146,7 @@ export class Handshake {
   private readonly suite: CipherSuite;
   private readonly agreement: KeyAgreement;
   private readonly identity: KeyPair | null;
-  private readonly pinned: Uint8Array | null;
+  private readonly pinned: ReadonlySet<string> | null;
   private readonly allowed: ReadonlySet<string> | null;
   private readonly requirePeerKey: boolean;
   private readonly manualAuthorize: boolean;
@@ -208,7 +208,18 @@ export class Handshake {
       parsePublicKey(options.identity.publicKey); // checks the length
     }
     this.identity = options.identity ?? null;
-    this.pinned = options.peerKey === undefined ? null : parsePublicKey(options.peerKey);
+    const pins = options.peerKey;
+    this.pinned =
+      pins === undefined
+        ? null
+        : new Set(
+            (typeof pins === 'string' || pins instanceof Uint8Array ? [pins] : pins).map(
+              normalizePublicKey,
+            ),
+          );
+    if (this.pinned?.size === 0) {
+      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'peerKey is an empty list');
+    }
     this.allowed =
       options.allowedPeerKeys === undefined
         ? null
@@ -422,17 +433,17 @@ export class Handshake {
   private onAcceptorAuth(body: Uint8Array): HandshakeResult {
     const serverKey = this.readAuth(body);
     if (this.pinned !== null) {
+      const expected = Array.from(this.pinned).join(' or ');
       if (serverKey === null) {
         throw new WireError(
           'HERALD_ERR_WIRE_PEER_KEY_MISMATCH',
-          `the acceptor presented no key; expected ${formatPublicKey(this.pinned)}`,
+          `the acceptor presented no key; expected ${expected}`,
         );
       }
-      if (!nacl.verify(serverKey, this.pinned)) {
+      if (!this.pinned.has(formatPublicKey(serverKey))) {
         throw new WireError(
           'HERALD_ERR_WIRE_PEER_KEY_MISMATCH',
-          `the acceptor's key is ${formatPublicKey(serverKey)}; expected ` +
-            formatPublicKey(this.pinned),
+          `the acceptor's key is ${formatPublicKey(serverKey)}; expected ${expected}`,
         );
       }
     }

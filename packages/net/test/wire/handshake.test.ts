@@ -89,6 +89,17 @@ describe('handshake - authentication', () => {
     expect(wire.AtoB[1]?.[4]).toBe(FrameKind.CLOSE);
   });
 
+  it('a connector may pin several keys (rotation): any of them is accepted', () => {
+    const { got } = authenticated({
+      peerKey: [formatPublicKey(stranger.publicKey), server.publicKey],
+    });
+    expect(types(got.A)).toEqual(['established']);
+    const none = authenticated({ peerKey: [stranger.publicKey] });
+    expect(none.got.A).toMatchObject([
+      { type: 'failed', error: { code: 'HERALD_ERR_WIRE_PEER_KEY_MISMATCH' } },
+    ]);
+  });
+
   it('a pinned key fails against an anonymous acceptor', () => {
     const { got } = sessionPair({ peerKey: server.publicKey }, { encrypt: true });
     expect(got.A).toMatchObject([
