@@ -11,6 +11,7 @@ const benches: ReadonlyArray<{ readonly script: string; readonly flags: readonly
   { script: 'runtime.ts', flags: ['--expose-gc'] },
   { script: 'codec.ts', flags: [] },
   { script: 'net.ts', flags: [] },
+  { script: 'handshake.ts', flags: [] },
 ];
 
 function runOne(script: string, flags: readonly string[]): Promise<number> {
