@@ -39,9 +39,11 @@ import {
   DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS,
   FRAME_HEADER_BYTES,
   MAX_HANDSHAKE_FRAME_BYTES,
+  MAX_MAX_FRAME_BYTES,
   MAX_PARTIAL_MESSAGES,
   MAX_RECORD_COUNTER,
   MAX_TYPE_NAMES,
+  MIN_MAX_FRAME_BYTES,
   PARTIAL_MESSAGE_OVERHEAD_BYTES,
   PREAMBLE_BYTES,
   PREAMBLE_MAGIC,
@@ -80,6 +82,52 @@ export interface FrameDecoderOptions {
   readonly frameTimeoutMs?: number;
   /** Minimum average arrival rate of a started frame, added to its deadline. Default 16 KiB/s. */
   readonly minFrameBytesPerSecond?: number;
+}
+
+/**
+ * Check decoder options without building a decoder: throws `WireError`
+ * (`HERALD_ERR_WIRE_INVALID_ARGUMENT`) naming the first bad one. The constructor runs it;
+ * `listen()`/`connect()` can run it at the call, before any socket exists, so a bad option
+ * never surfaces later inside a socket callback.
+ */
+export function checkDecoderOptions(options: FrameDecoderOptions): void {
+  const bad = (name: string, value: unknown, rule: string): never => {
+    throw new WireError(
+      'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+      `${name} ${String(value)}: must be ${rule}`,
+    );
+  };
+  const { maxFrameBytes, maxTypeNames } = options;
+  if (
+    maxFrameBytes !== undefined &&
+    (!Number.isInteger(maxFrameBytes) ||
+      maxFrameBytes < MIN_MAX_FRAME_BYTES ||
+      maxFrameBytes > MAX_MAX_FRAME_BYTES)
+  ) {
+    bad(
+      'maxFrameBytes',
+      maxFrameBytes,
+      `an integer in ${MIN_MAX_FRAME_BYTES}..${MAX_MAX_FRAME_BYTES}`,
+    );
+  }
+  for (const name of ['maxMessageBytes', 'maxPartialMessages', 'maxReassemblyBytes'] as const) {
+    const v = options[name];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) bad(name, v, 'a positive integer');
+  }
+  if (
+    maxTypeNames !== undefined &&
+    (!Number.isInteger(maxTypeNames) || maxTypeNames < 1 || maxTypeNames > MAX_TYPE_NAMES)
+  ) {
+    bad('maxTypeNames', maxTypeNames, `an integer in 1..${MAX_TYPE_NAMES}`);
+  }
+  for (const name of [
+    'partialMessageTimeoutMs',
+    'frameTimeoutMs',
+    'minFrameBytesPerSecond',
+  ] as const) {
+    const v = options[name];
+    if (v !== undefined && !(Number.isFinite(v) && v > 0)) bad(name, v, 'a positive number');
+  }
 }
 
 export type WireEvent =
@@ -168,6 +216,7 @@ export class FrameDecoder {
   private fBody: Uint8Array = EMPTY;
 
   constructor(options: FrameDecoderOptions = {}) {
+    checkDecoderOptions(options);
     this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.maxPartialMessages = Math.max(
@@ -181,13 +230,6 @@ export class FrameDecoder {
     this.frameTimeoutMs = options.frameTimeoutMs ?? DEFAULT_FRAME_TIMEOUT_MS;
     this.minFrameBytesPerSecond =
       options.minFrameBytesPerSecond ?? DEFAULT_MIN_FRAME_BYTES_PER_SECOND;
-    for (const [name, v] of [
-      ['partialMessageTimeoutMs', this.partialMessageTimeoutMs],
-      ['frameTimeoutMs', this.frameTimeoutMs],
-      ['minFrameBytesPerSecond', this.minFrameBytesPerSecond],
-    ] as const) {
-      if (!(v > 0)) throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `${name} ${v}`);
-    }
     this.budget = options.reassemblyBudget ?? null;
     this.account = this.budget === null ? null : this.budget.open(this);
   }
@@ -627,6 +669,7 @@ export class FrameDecoder {
             to: h.to,
             ret: h.ret,
             typeName: h.typeName,
+            correlation: h.correlation ?? 0,
             space: h.space,
             body: r.rest(),
           },

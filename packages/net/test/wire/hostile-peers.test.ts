@@ -28,6 +28,7 @@ import {
   encodeMessage,
   tweetnaclCipherSuite,
 } from '../../src/wire/index.js';
+import { checkDecoderOptions } from '../../src/wire/frame-decoder.js';
 import { ReassemblyBudget } from '../../src/wire/reassembly-budget.js';
 import { clearOpening, concat, errorCode, frame, msg, openDecoder, plain, u32 } from './helpers.js';
 
@@ -408,11 +409,20 @@ describe('time bounds - stalled partial messages and slow frames', () => {
     expect(d.incompleteFrameSince).toBe(9000);
   });
 
-  it('rejects non-positive time options', () => {
+  it('rejects bad options at construction, naming the option (checkDecoderOptions)', () => {
     expect(() => new FrameDecoder({ frameTimeoutMs: 0 })).toThrow(/frameTimeoutMs/);
     expect(() => new FrameDecoder({ minFrameBytesPerSecond: -1 })).toThrow(
       /minFrameBytesPerSecond/,
     );
+    expect(() => new FrameDecoder({ partialMessageTimeoutMs: Number.NaN })).toThrow(
+      /partialMessageTimeoutMs/,
+    );
+    // The finding: maxFrameBytes 1000 used to surface as an uncaught error on first connect.
+    expect(() => checkDecoderOptions({ maxFrameBytes: 1000 })).toThrow(/maxFrameBytes 1000/);
+    expect(() => checkDecoderOptions({ maxReassemblyBytes: -5 })).toThrow(/maxReassemblyBytes/);
+    expect(() => checkDecoderOptions({ maxTypeNames: MAX_TYPE_NAMES + 1 })).toThrow(/maxTypeNames/);
+    expect(() => checkDecoderOptions({ maxMessageBytes: 1.5 })).toThrow(/maxMessageBytes/);
+    expect(() => checkDecoderOptions({})).not.toThrow();
   });
 });
 
