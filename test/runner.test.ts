@@ -8,14 +8,8 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Address } from '@herald/codec';
-import {
-  EXIT_FAULTED,
-  EXIT_FORCED,
-  EXIT_USAGE,
-  RuntimeError,
-  parseCommandLine,
-  renderValue,
-} from '@herald/runtime';
+import { EXIT_FAULTED, EXIT_FORCED, EXIT_USAGE, RuntimeError } from '@herald/runtime';
+import { parseCommandLine, renderValue } from '@herald/runtime/internal';
 import { afterEach, describe, expect, it } from 'vitest';
 import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
 

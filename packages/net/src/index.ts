@@ -5,14 +5,93 @@
  * actor stands for each peer; addresses are translated hop by hop so reply() works across
  * chains of processes; frames can be encrypted; connections are kept alive and report
  * backpressure. See docs/networking.md and docs/wire-protocol.md.
+ *
+ * This entry is the public API, an explicit list pinned by test/public-api.test.ts: adding a
+ * name here is a deliberate act. The wire layer (framing, handshake, ciphers) is the
+ * subpath `@herald/net/wire`; what Herald's own tests and tools need but users should not is
+ * `@herald/net/internal`.
  */
-export * from './api.js';
-export * from './constants.js';
-export * from './messages.js';
-export * from './options.js';
-export { networkOf } from './network.js';
-export * as wire from './wire/index.js';
-export * from './group/index.js';
+export { close, connect, listen, stopListening } from './api.js';
+export {
+  DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  DEFAULT_HIGH_WATER_BYTES,
+  DEFAULT_KEEPALIVE_IDLE_MS,
+  DEFAULT_KEEPALIVE_TIMEOUT_MS,
+  DEFAULT_LISTEN_BACKLOG,
+  DEFAULT_LOW_WATER_BYTES,
+  DEFAULT_MAX_PENDING_BYTES,
+} from './constants.js';
+export { NetError, type NetErrorCode } from './errors.js';
+export {
+  Abandoned,
+  Accepted,
+  AwaitDrain,
+  Close,
+  Closed,
+  Congested,
+  Connected,
+  Drained,
+  Listening,
+  NotConnected,
+  NotListening,
+  StopListening,
+  type HostPort,
+} from './messages.js';
+export {
+  sessionOf,
+  type ConnectAddress,
+  type ConnectOptions,
+  type ConnectionOptions,
+  type ListenAddress,
+  type ListenOptions,
+  type SessionContext,
+  type SessionFrame,
+} from './options.js';
+export {
+  DEFAULT_BACKOFF_JITTER,
+  DEFAULT_BACKOFF_JITTER_QUANTUM_MS,
+  DEFAULT_BACKOFF_LOOPBACK,
+  DEFAULT_BACKOFF_PRIVATE,
+  DEFAULT_BACKOFF_PUBLIC,
+  DEFAULT_LISTEN_RETRY,
+  type BackoffPolicy,
+} from './group/backoff.js';
+export { DEFAULT_GROUP_BUFFER_LIMIT } from './group/constants.js';
+export {
+  BadGroupError,
+  BadPolicyError,
+  GroupError,
+  isGroupError,
+  type GroupErrorCode,
+} from './group/errors.js';
+export {
+  connectTo,
+  listenAt,
+  type ConnectToOptions,
+  type GroupMember,
+  type ListenAtOptions,
+  type MemberContext,
+} from './group/members.js';
+export {
+  GroupUpdate,
+  NOT_DELIVERED_BUFFER_FULL,
+  NOT_DELIVERED_MEMBER_ENDED,
+  NoAddress,
+  NotDelivered,
+  NotReady,
+  Ready,
+  UseAddress,
+} from './group/messages.js';
+export {
+  createGroup,
+  groupTable,
+  type GroupControls,
+  type GroupOptions,
+  type GroupSessionContext,
+  type GroupTable,
+  type GroupView,
+  type MemberTable,
+} from './group/table.js';
 export {
   transportError,
   type DialOptions as TransportDialOptions,

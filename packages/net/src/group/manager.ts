@@ -10,7 +10,6 @@ import {
   Completed,
   TimedOut,
   Timer,
-  unwrapBehavior,
   withOptions,
   type Address,
   type AnyMessage,
@@ -18,6 +17,7 @@ import {
   type Handler,
   type Self,
 } from '@herald/runtime';
+import { unwrapBehavior } from '@herald/runtime/internal';
 import type { HostPort } from '../messages.js';
 import { GroupUpdate, NoAddress, NotReady, Ready, UseAddress } from './messages.js';
 import type { GroupOptions, GroupSessionContext, GroupTable, MemberTable } from './table.js';
