@@ -4,9 +4,8 @@
  * PING floods, and buffers that shrink. Driven with raw bytes in memory; the heap figures
  * are measured in a child process (fixtures/heap-wire.ts).
  */
-import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { propertyParameters, propertySeeds } from '@herald/testing';
+import { propertyParameters, propertySeeds, spawnScript } from '@herald/testing';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
@@ -589,37 +588,18 @@ interface HeapReport {
   readonly budgetAfterGc: number;
 }
 
-function runHeapFixture(timeoutMs: number): Promise<HeapReport> {
+async function runHeapFixture(timeoutMs: number): Promise<HeapReport> {
   const fixture = fileURLToPath(new URL('./fixtures/heap-wire.ts', import.meta.url));
   const root = fileURLToPath(new URL('../../../..', import.meta.url));
-  return new Promise<HeapReport>((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', '--import', 'tsx', fixture], {
-      cwd: root,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-    child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`heap fixture did not finish in ${timeoutMs} ms; stderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      if (code !== 0) {
-        reject(new Error(`heap fixture exited with ${code}; stderr: ${stderr}`));
-        return;
-      }
-      try {
-        resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '') as HeapReport);
-      } catch (error) {
-        reject(new Error(`heap fixture printed no JSON: ${stdout} ${stderr}`, { cause: error }));
-      }
-    });
-  });
+  const child = spawnScript(fixture, [], { cwd: root, nodeOptions: ['--expose-gc'] });
+  // A fixture that overruns is killed, not left behind (kill does nothing once it exited).
+  const { code } = await child.waitForExit(timeoutMs).finally(() => child.kill('SIGKILL'));
+  if (code !== 0) {
+    throw new Error(`heap fixture exited with ${code}; stderr: ${child.stderr.join('\n')}`);
+  }
+  try {
+    return JSON.parse(child.stdout.at(-1) ?? '') as HeapReport;
+  } catch (error) {
+    throw new Error(`heap fixture printed no JSON: ${child.stdout.join('\n')}`, { cause: error });
+  }
 }
