@@ -13,6 +13,7 @@
 import { createHash } from 'node:crypto';
 import nacl from 'tweetnacl';
 import { NONCE_BYTES, SHARED_KEY_BYTES } from './constants.js';
+import { WireError } from './errors.js';
 
 /** Normative: the label hashed first; it names the protocol and every primitive. */
 export const HANDSHAKE_LABEL = 'Herald handshake v2: X25519, XSalsa20-Poly1305, SHA-512';
@@ -56,7 +57,9 @@ export class Transcript {
   }
 
   private boxKey(): Uint8Array {
-    if (this.k === null) throw new Error('transcript: no key mixed in');
+    if (this.k === null) {
+      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'transcript: no key mixed in');
+    }
     return sha512(this.k, this.h).subarray(0, SHARED_KEY_BYTES);
   }
 
