@@ -1,3 +1,4 @@
+import nacl from 'tweetnacl';
 import { describe, expect, it } from 'vitest';
 import {
   CloseReason,
@@ -464,5 +465,98 @@ describe('handshake - cost and versions', () => {
     const r2 = two.A.flush() as Uint8Array;
     expect(r1.length).toBe(r2.length);
     expect(r1).not.toEqual(r2);
+  });
+});
+
+describe('handshake - conformance with the written specification', () => {
+  it('a connector written from wire-protocol.md section 4 (tweetnacl and SHA-512 only) interoperates', () => {
+    // Everything below follows the document, not the implementation.
+    const text = (s: string) => new TextEncoder().encode(s);
+    const H = (...parts: Uint8Array[]) => nacl.hash(concatBytes(parts));
+    let h = H(text('Herald handshake v2: X25519, XSalsa20-Poly1305, SHA-512'));
+    let ck = h.slice(0, 32);
+    let k = new Uint8Array(32);
+    const mixHash = (d: Uint8Array) => {
+      h = H(h, d);
+    };
+    const mixKey = (x: Uint8Array) => {
+      const t = H(ck, x);
+      ck = t.slice(0, 32);
+      k = t.slice(32, 64);
+    };
+    const zero = new Uint8Array(24);
+    const encryptAndHash = (p: Uint8Array) => {
+      const c = nacl.secretbox(p, zero, H(k, h).slice(0, 32));
+      mixHash(c);
+      return c;
+    };
+    const decryptAndHash = (c: Uint8Array) => {
+      const p = nacl.secretbox.open(c, zero, H(k, h).slice(0, 32));
+      if (p === null) throw new Error('box does not open');
+      mixHash(c);
+      return p;
+    };
+    const frameOf = (kind: number, body: Uint8Array) => encodeFrame(kind, body);
+    const bodyOf = (bytes: Uint8Array, at: number) => {
+      const len = new DataView(bytes.buffer, bytes.byteOffset + at).getUint32(0);
+      return { kind: bytes[at + 4], body: bytes.slice(at + 5, at + 4 + len), next: at + 4 + len };
+    };
+
+    const B = new WireSession({
+      role: 'acceptor',
+      identity: server,
+      allowedPeerKeys: [client.publicKey],
+    });
+    const preamble = B.start();
+    expect(preamble).toEqual(Uint8Array.of(0x48, 0x52, 0x4c, 0x44, 2, 0, 0, 0));
+
+    // 1. preamble, HELLO(E_c): flags 1, maxFrameBytes 65536, keepaliveMs 1000, TLV 1.
+    const ec = nacl.randomBytes(32);
+    const Ec = nacl.scalarMult.base(ec);
+    const hello = concatBytes([Uint8Array.of(1, 0, 1, 0, 0, 0, 0, 3, 0xe8, 1, 0, 32), Ec]);
+    mixHash(hello);
+    expect(B.receive(concatBytes([encodePreamble(2), frameOf(FrameKind.HELLO, hello)]))).toEqual(
+      [],
+    );
+
+    // 2. The acceptor's HELLO then AUTH, in one write.
+    const reply = B.flush() as Uint8Array;
+    const h1 = bodyOf(reply, 0);
+    const a1 = bodyOf(reply, h1.next);
+    expect([h1.kind, a1.kind, a1.next]).toEqual([FrameKind.HELLO, 9, reply.length]);
+    mixHash(h1.body);
+    const Ea = h1.body.slice(9 + 3, 9 + 3 + 32);
+    mixKey(nacl.scalarMult(ec, Ea)); // ee
+    expect(a1.body[0]).toBe(1);
+    mixHash(a1.body.subarray(0, 1));
+    const Sa = decryptAndHash(a1.body.slice(1, 49));
+    expect(Sa).toEqual(server.publicKey);
+    mixKey(nacl.scalarMult(ec, Sa)); // es
+    expect(decryptAndHash(a1.body.slice(49))).toEqual(new Uint8Array(0));
+
+    // 3. Our AUTH: flags 1, sealed S_c, se, tag.
+    mixHash(Uint8Array.of(1));
+    const sealedKey = encryptAndHash(client.publicKey);
+    mixKey(nacl.scalarMult(client.secretKey, Ea)); // se
+    const tag = encryptAndHash(new Uint8Array(0));
+    const events = B.receive(frameOf(9, concatBytes([Uint8Array.of(1), sealedKey, tag])));
+    expect(events).toMatchObject([
+      { type: 'established', encrypted: true, peer: { key: formatPublicKey(client.publicKey) } },
+    ]);
+
+    // 4. READY, then a record sealed with the transport key.
+    B.send(msg({ typeName: 'spec.Checked' }));
+    const rest = B.flush() as Uint8Array;
+    const ready = bodyOf(rest, 0);
+    expect(ready.kind).toBe(10);
+    decryptAndHash(ready.body);
+    const key = H(ck, h, text('herald transport key')).slice(0, 32);
+    const record = bodyOf(rest, ready.next);
+    expect(record.kind).toBe(FrameKind.SEALED);
+    const nonce = new Uint8Array(24);
+    nonce[0] = 1; // sent by the acceptor, counter 0
+    const inner = nacl.secretbox.open(record.body, nonce, key);
+    expect(inner).not.toBeNull();
+    expect(Buffer.from(inner as Uint8Array).includes(Buffer.from('spec.Checked'))).toBe(true);
   });
 });
