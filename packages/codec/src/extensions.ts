@@ -16,6 +16,7 @@
 import { addExtension } from 'msgpackr';
 import { Address } from './address.js';
 import { ADDRESS_EXT_TYPE, MAP_EXT_TYPE } from './constants.js';
+import { label } from './describe.js';
 import { CodecError } from './errors.js';
 
 const KIND_INLINE = 0;
@@ -67,7 +68,7 @@ function packAddress(address: Address): Uint8Array {
     if (!Number.isSafeInteger(hop) || hop < 0) {
       throw new CodecError(
         'HERALD_ERR_ENCODE',
-        `address hop ${String(hop)} is not a safe non-negative integer`,
+        `address hop ${label(hop)} is not a safe non-negative integer`,
       );
     }
     size += varintLength(hop);

@@ -1,4 +1,5 @@
 import type { AnyMessage, Fields, InferFields, MessageType } from './schema.js';
+import { label } from './describe.js';
 import { CodecError } from './errors.js';
 
 const TYPE_NAME = /^[A-Za-z_][A-Za-z0-9_.:/-]{0,127}$/;
@@ -27,10 +28,10 @@ export function defineMessage<const N extends string, const F extends Fields>(
   fields: F,
   options: MessageOptions = {},
 ): MessageType<N, { readonly type: N } & InferFields<F>> {
-  if (!TYPE_NAME.test(type)) {
+  if (typeof type !== 'string' || !TYPE_NAME.test(type)) {
     throw new CodecError(
       'HERALD_ERR_BAD_TYPE_NAME',
-      `message type name ${JSON.stringify(type)} is not allowed`,
+      `message type name ${label(type)} is not allowed`,
     );
   }
   if ('type' in fields) {

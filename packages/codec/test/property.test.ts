@@ -29,7 +29,7 @@ const GraphJson = defineMessage('GraphJson', { meta: t.json() }, { graph: true }
 const tree: Schema = t.lazy(() =>
   t.union(t.int(), t.array(tree), t.object({ kids: t.array(tree), tag: t.literal(1) })),
 );
-const GraphTree = defineMessage('GraphTree', { root: tree }, { graph: true });
+const GraphTree: AnyMessageType = defineMessage('GraphTree', { root: tree }, { graph: true });
 /** Container schema nodes of `tree` (the array, the object, its kids array): work per object. */
 const TREE_CONTAINER_CHECKERS = 3;
 const tagged: Schema = t.lazy(() =>
@@ -39,7 +39,7 @@ const tagged: Schema = t.lazy(() =>
     t.object({ kids: t.array(tagged), tag: t.literal(3) }),
   ),
 );
-const Tagged = defineMessage('Tagged', { root: tagged });
+const Tagged: AnyMessageType = defineMessage('Tagged', { root: tagged });
 /** Container checkers `tagged` can run on one object: three options, each with its kids. */
 const TAGGED_CHECKERS = 6;
 
@@ -270,13 +270,16 @@ const anyGraphMessage: fc.Arbitrary<AnyMessage> = fc.oneof(
       maxLength: 8,
     })
     .map((specs) => {
-      const nodes = specs.map(([name]) => Node({ name, next: null, children: [] }) as never);
+      type Mutable = { next: unknown; children: unknown[] };
+      const nodes = specs.map(
+        ([name]) => Node({ name, next: null, children: [] }) as unknown as Mutable,
+      );
       specs.forEach(([, next, child], i) => {
-        const node = nodes[i] as { next: unknown; children: unknown[] };
+        const node = nodes[i] as Mutable;
         node.next = nodes[next % nodes.length];
         node.children.push(nodes[child % nodes.length], nodes[(child + 1) % nodes.length]);
       });
-      return nodes[0] as AnyMessage;
+      return nodes[0] as unknown as AnyMessage;
     }),
   dagArbitrary.map((d) => GraphJson({ meta: d.root as never })),
   dagArbitrary.map((d) => GraphTree({ root: d.root as never })),
