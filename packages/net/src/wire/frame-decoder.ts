@@ -327,6 +327,12 @@ export class FrameDecoder {
     }
     this.cipher = cipher;
     this._state = cipher === null ? 'open' : 'sealed';
+    // Bytes that came behind the HELLO were copied aside: decode them as one pushed chunk
+    // (frames handed out as views of that copy), not frame by frame out of the owned buffer.
+    this.src = this.pendLen === 0 ? EMPTY : this.pend.subarray(0, this.pendLen);
+    this.srcPos = 0;
+    this.pend = EMPTY;
+    this.pendLen = 0;
     return this.run();
   }
 

@@ -154,6 +154,19 @@ describe('reassembly - bounded in real bytes', () => {
     }
   });
 
+  it('decodes many frames that arrived behind the HELLO in one pass after open()', () => {
+    const d = new FrameDecoder();
+    const pings = concat(Array.from({ length: 20_000 }, (_, i) => frame(FrameKind.PING, u32(i))));
+    const hello = d.push(concat([clearOpening(), pings]));
+    expect(hello.map((e) => e.type)).toEqual(['hello']);
+    expect(d.bufferedBytes).toBe(pings.length);
+    const events = d.open(null);
+    expect(events).toHaveLength(20_000);
+    expect(events[19_999]).toEqual({ type: 'ping', seq: 19_999 });
+    expect(d.bufferedBytes).toBe(0);
+    expect(d.heldBytes).toBe(0);
+  });
+
   it('never keeps a pushed chunk: a frame split across pushes is copied, sized to what arrived', () => {
     const d = openDecoder();
     const big = frame(FrameKind.STRUCTURES, new Uint8Array(60_000).fill(3));
