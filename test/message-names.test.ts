@@ -40,11 +40,11 @@ import {
   Timer,
   Unwatch,
   Watch,
-  createRuntime,
   type Runtime,
   type Self,
 } from '@herald/runtime';
 import { afterEach, describe, expect, it } from 'vitest';
+import { closeTestRuntimes, testRuntime } from '@herald/testing';
 
 /** The application's own messages, named like the runtime's lifecycle messages. */
 const UserStart = defineMessage('Start', { at: t.int() });
@@ -56,15 +56,10 @@ const userMessages = [UserStart, UserStop, UserTimer, UserCompleted, UserWatch] 
 
 const WAIT_MS = 5_000;
 
-const runtimes: Runtime[] = [];
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((runtime) => runtime.close()));
-});
+afterEach(closeTestRuntimes);
 
 function runtime(name: string): Runtime {
-  const created = createRuntime({ name, logLevel: 'silent', messages: [...userMessages] });
-  runtimes.push(created);
-  return created;
+  return testRuntime({ name, messages: [...userMessages] });
 }
 
 describe('namespaced wire names', () => {
