@@ -206,6 +206,7 @@ const PINNED: Record<string, readonly string[]> = {
     'WireError',
     'WireSession',
     'checkDecoderOptions',
+    'checkHandshakeOptions',
     'closeReasonName',
     'commitHeader',
     'concatBytes',

@@ -34,6 +34,7 @@ import {
   MAX_MAX_FRAME_BYTES,
   MIN_MAX_FRAME_BYTES,
   SEALED_STATIC_KEY_BYTES,
+  PUBLIC_KEY_BYTES,
   SEAL_OVERHEAD_BYTES,
 } from './constants.js';
 import {
@@ -56,7 +57,7 @@ import {
   encodePreamble,
 } from './frames.js';
 import type { HandshakeFrame } from './handshake-reader.js';
-import { formatPublicKey, normalizePublicKey, parsePublicKey } from './identity.js';
+import { formatPublicKey, normalizePublicKey } from './identity.js';
 import { Transcript } from './transcript.js';
 
 export interface HandshakeOptions {
@@ -138,6 +139,84 @@ function identityOf(publicKey: Uint8Array | null): PeerIdentity {
   return publicKey === null ? ANONYMOUS_PEER : { key: formatPublicKey(publicKey), publicKey };
 }
 
+interface ResolvedOptions {
+  readonly encrypt: boolean;
+  readonly maxFrameBytes: number;
+  readonly keepaliveMs: number;
+  readonly pinned: ReadonlySet<string> | null;
+  readonly allowed: ReadonlySet<string> | null;
+}
+
+function invalid(text: string): never {
+  throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', text);
+}
+
+function resolveOptions(options: HandshakeOptions): ResolvedOptions {
+  const acceptorOnly =
+    options.allowedPeerKeys !== undefined ||
+    options.requirePeerKey !== undefined ||
+    options.authorize !== undefined;
+  if (options.role !== 'connector' && options.role !== 'acceptor') {
+    invalid(`role must be 'connector' or 'acceptor'`);
+  }
+  if (options.role === 'connector' && acceptorOnly) {
+    invalid('allowedPeerKeys, requirePeerKey and authorize are acceptor options');
+  }
+  if (options.role === 'acceptor' && options.peerKey !== undefined) {
+    invalid('peerKey is a connector option');
+  }
+  const wantsIdentity =
+    options.identity !== undefined ||
+    options.peerKey !== undefined ||
+    options.allowedPeerKeys !== undefined ||
+    options.requirePeerKey === true;
+  const encrypt = options.encrypt ?? wantsIdentity;
+  if (!encrypt && (wantsIdentity || options.authorize === true)) {
+    invalid('identity keys and authorization need encrypt: true');
+  }
+  const maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
+  const keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
+  if (
+    !Number.isInteger(maxFrameBytes) ||
+    maxFrameBytes < MIN_MAX_FRAME_BYTES ||
+    maxFrameBytes > MAX_MAX_FRAME_BYTES
+  ) {
+    invalid(`maxFrameBytes must be in ${MIN_MAX_FRAME_BYTES}..${MAX_MAX_FRAME_BYTES}`);
+  }
+  if (!Number.isInteger(keepaliveMs) || keepaliveMs < 0 || keepaliveMs > 0xffff_ffff) {
+    invalid('keepaliveMs must be a u32');
+  }
+  if (options.identity !== undefined) {
+    const { publicKey, secretKey } = options.identity;
+    if (!(publicKey instanceof Uint8Array) || publicKey.length !== PUBLIC_KEY_BYTES) {
+      invalid('identity.publicKey must be 32 bytes');
+    }
+    if (!(secretKey instanceof Uint8Array) || secretKey.length !== PUBLIC_KEY_BYTES) {
+      invalid('identity.secretKey must be 32 bytes');
+    }
+  }
+  const pins = options.peerKey;
+  let pinned: ReadonlySet<string> | null = null;
+  if (pins !== undefined) {
+    const list = typeof pins === 'string' || pins instanceof Uint8Array ? [pins] : pins;
+    pinned = new Set(list.map(normalizePublicKey));
+    if (pinned.size === 0) invalid('peerKey is an empty list');
+  }
+  const allowed =
+    options.allowedPeerKeys === undefined
+      ? null
+      : new Set(Array.from(options.allowedPeerKeys, normalizePublicKey));
+  return { encrypt, maxFrameBytes, keepaliveMs, pinned, allowed };
+}
+
+/**
+ * Throws `HERALD_ERR_WIRE_INVALID_ARGUMENT` for options a Handshake (or WireSession) would
+ * refuse: call it where the options are given (listen, connect), before a socket exists.
+ */
+export function checkHandshakeOptions(options: HandshakeOptions): void {
+  resolveOptions(options);
+}
+
 export class Handshake {
   readonly role: Role;
   readonly encrypt: boolean;
@@ -159,72 +238,15 @@ export class Handshake {
   private peer: PeerIdentity = ANONYMOUS_PEER;
 
   constructor(options: HandshakeOptions) {
+    const o = resolveOptions(options);
     this.role = options.role;
-    const acceptorOnly =
-      options.allowedPeerKeys !== undefined ||
-      options.requirePeerKey !== undefined ||
-      options.authorize !== undefined;
-    if (this.role === 'connector' && acceptorOnly) {
-      throw new WireError(
-        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
-        'allowedPeerKeys, requirePeerKey and authorize are acceptor options',
-      );
-    }
-    if (this.role === 'acceptor' && options.peerKey !== undefined) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'peerKey is a connector option');
-    }
-    const wantsIdentity =
-      options.identity !== undefined ||
-      options.peerKey !== undefined ||
-      options.allowedPeerKeys !== undefined ||
-      options.requirePeerKey === true;
-    this.encrypt = options.encrypt ?? wantsIdentity;
-    if (!this.encrypt && (wantsIdentity || options.authorize === true)) {
-      throw new WireError(
-        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
-        'identity keys and authorization need encrypt: true',
-      );
-    }
-    this.maxFrameBytes = options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES;
-    this.keepaliveMs = options.keepaliveMs ?? DEFAULT_KEEPALIVE_IDLE_MS;
-    if (
-      !Number.isInteger(this.maxFrameBytes) ||
-      this.maxFrameBytes < MIN_MAX_FRAME_BYTES ||
-      this.maxFrameBytes > MAX_MAX_FRAME_BYTES
-    ) {
-      throw new WireError(
-        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
-        `maxFrameBytes must be in ${MIN_MAX_FRAME_BYTES}..${MAX_MAX_FRAME_BYTES}`,
-      );
-    }
-    if (
-      !Number.isInteger(this.keepaliveMs) ||
-      this.keepaliveMs < 0 ||
-      this.keepaliveMs > 0xffff_ffff
-    ) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'keepaliveMs must be a u32');
-    }
-    if (options.identity !== undefined) {
-      parsePublicKey(options.identity.publicKey); // checks the length
-    }
+    this.encrypt = o.encrypt;
+    this.maxFrameBytes = o.maxFrameBytes;
+    this.keepaliveMs = o.keepaliveMs;
     this.identity = options.identity ?? null;
-    const pins = options.peerKey;
-    this.pinned =
-      pins === undefined
-        ? null
-        : new Set(
-            (typeof pins === 'string' || pins instanceof Uint8Array ? [pins] : pins).map(
-              normalizePublicKey,
-            ),
-          );
-    if (this.pinned?.size === 0) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'peerKey is an empty list');
-    }
-    this.allowed =
-      options.allowedPeerKeys === undefined
-        ? null
-        : new Set(Array.from(options.allowedPeerKeys, normalizePublicKey));
-    this.requirePeerKey = options.requirePeerKey === true || this.allowed !== null;
+    this.pinned = o.pinned;
+    this.allowed = o.allowed;
+    this.requirePeerKey = options.requirePeerKey === true || o.allowed !== null;
     this.manualAuthorize = options.authorize === true;
     this.suite = options.cipherSuite ?? naclCipherSuite;
     // Making the object costs nothing; key pairs are made only when a message needs one.

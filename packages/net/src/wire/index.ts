@@ -107,6 +107,7 @@ export {
 export {
   ANONYMOUS_PEER,
   Handshake,
+  checkHandshakeOptions,
   type HandshakeOptions,
   type HandshakeResult,
   type PeerIdentity,

@@ -7,6 +7,7 @@ import {
   type SessionEvent,
   WireSession,
   type WireSessionOptions,
+  checkHandshakeOptions,
   concatBytes,
   createIdentity,
   decodeCloseBody,
@@ -191,6 +192,23 @@ describe('handshake - authentication', () => {
     expect(() => new WireSession({ role: 'connector', peerKey: 'herald-x25519:nope' })).toThrow(
       expect.objectContaining({ code: 'HERALD_ERR_WIRE_INVALID_ARGUMENT' }),
     );
+    // The same checks, callable where options are given, before any socket exists.
+    expect(() => checkHandshakeOptions({ role: 'connector', peerKey: [] })).toThrow(
+      expect.objectContaining({ code: 'HERALD_ERR_WIRE_INVALID_ARGUMENT' }),
+    );
+    expect(() =>
+      checkHandshakeOptions({
+        role: 'acceptor',
+        identity: { publicKey: server.publicKey, secretKey: new Uint8Array(31) },
+      }),
+    ).toThrow(expect.objectContaining({ code: 'HERALD_ERR_WIRE_INVALID_ARGUMENT' }));
+    expect(() =>
+      checkHandshakeOptions({
+        role: 'acceptor',
+        identity: server,
+        allowedPeerKeys: [client.publicKey],
+      }),
+    ).not.toThrow();
   });
 });
 
