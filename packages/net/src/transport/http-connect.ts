@@ -20,6 +20,7 @@
  * transport value can serve both roles of a process.
  */
 import { systemClock, type Clock } from '@herald/runtime';
+import { MAX_TIMER_MS, badOption, checkWhole } from './checks.js';
 import { tcpTransport } from './tcp.js';
 import {
   transportError,
@@ -91,7 +92,18 @@ export class HttpConnectTransport implements Transport {
   readonly #timeoutMs: number;
   readonly #clock: Clock;
 
+  /**
+   * Throws HERALD_ERR_BAD_OPTION for a proxy address, bound or deadline out of range, or a
+   * header that could break the request.
+   */
   constructor(options: HttpConnectOptions) {
+    const proxy = options.proxy as TransportAddress | undefined;
+    if (typeof proxy?.host !== 'string' || proxy.host === '')
+      badOption('http-connect', 'proxy.host must be a non-empty string');
+    checkWhole('http-connect', 'proxy.port', proxy.port, 1, 65_535);
+    if (proxy.port === undefined) badOption('http-connect', 'proxy.port is required');
+    checkWhole('http-connect', 'maxHeaderBytes', options.maxHeaderBytes, 16);
+    checkWhole('http-connect', 'timeoutMs', options.timeoutMs, 1, MAX_TIMER_MS);
     this.#proxy = options.proxy;
     this.#inner = options.inner ?? tcpTransport;
     this.#maxHeaderBytes = options.maxHeaderBytes ?? DEFAULT_CONNECT_MAX_HEADER_BYTES;
@@ -101,10 +113,7 @@ export class HttpConnectTransport implements Transport {
     for (const [name, value] of Object.entries(options.headers ?? {})) {
       // A CR or LF would let a value end the request early and smuggle a second one.
       if (!HEADER_NAME.test(name) || /[\r\n\0]/.test(value))
-        throw transportError(
-          'HERALD_ERR_BAD_OPTION',
-          `http-connect: bad header ${JSON.stringify(name)}`,
-        );
+        badOption('http-connect', `bad header ${JSON.stringify(name)}`);
       lines += `${name}: ${value}\r\n`;
     }
     this.#headerLines = lines;

@@ -30,6 +30,7 @@
  *   resets a connection ({@link MemoryConnectionInfo.reset}).
  */
 import { Duplex } from 'node:stream';
+import { checkWhole } from './checks.js';
 import {
   transportError,
   type DialOptions,
@@ -328,7 +329,10 @@ export class MemoryNetwork {
   readonly #nextPort = new Map<string, number>();
   readonly #connections = new Set<ConnectionRecord>();
 
+  /** Throws HERALD_ERR_BAD_OPTION for a window or high-water mark that is not a positive whole number. */
   constructor(options: MemoryNetworkOptions = {}) {
+    checkWhole('memory', 'windowBytes', options.windowBytes, 1);
+    checkWhole('memory', 'highWaterMark', options.highWaterMark, 1);
     this.#link = options.link ?? immediateLink;
     this.#window = options.windowBytes ?? DEFAULT_MEMORY_WINDOW_BYTES;
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_MEMORY_HIGH_WATER_BYTES;

@@ -25,6 +25,7 @@ import {
   type TlsOptions,
 } from 'node:tls';
 import { systemClock, type Clock } from '@herald/runtime';
+import { MAX_TIMER_MS, checkWhole } from './checks.js';
 import {
   transportError,
   type DialOptions,
@@ -101,7 +102,9 @@ export class TlsTransport implements Transport {
   readonly #options: TlsTransportOptions;
   readonly #clock: Clock;
 
+  /** Throws HERALD_ERR_BAD_OPTION for a handshake deadline that is not a positive whole number. */
   constructor(options: TlsTransportOptions) {
+    checkWhole('tls', 'handshakeTimeoutMs', options.handshakeTimeoutMs, 1, MAX_TIMER_MS);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
   }

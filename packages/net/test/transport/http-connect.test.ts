@@ -177,6 +177,20 @@ describe('http-connect transport', () => {
     });
   });
 
+  it('http-connect - a proxy address, bound or deadline out of range is HERALD_ERR_BAD_OPTION', () => {
+    const bad = [
+      { proxy: { host: '', port: 3128 } },
+      { proxy: { host: LOCAL, port: 0 } },
+      { proxy: { host: LOCAL, port: 70_000 } },
+      { proxy: { host: LOCAL, port: 3128 }, maxHeaderBytes: 0 },
+      { proxy: { host: LOCAL, port: 3128 }, timeoutMs: -1 },
+    ];
+    for (const options of bad)
+      expect(() => httpConnectTransport(options)).toThrow(
+        expect.objectContaining({ name: 'NetError', code: 'HERALD_ERR_BAD_OPTION' }),
+      );
+  });
+
   it('http-connect - header values with CR or LF are refused when the transport is made', () => {
     expect(() =>
       httpConnectTransport({

@@ -145,6 +145,13 @@ describe('memory transport', () => {
     });
   });
 
+  it('memory - a window or high-water mark that is not a positive whole number is HERALD_ERR_BAD_OPTION', () => {
+    for (const options of [{ windowBytes: 0 }, { highWaterMark: 1.5 }, { windowBytes: -1 }])
+      expect(() => createMemoryNetwork(options)).toThrow(
+        expect.objectContaining({ name: 'NetError', code: 'HERALD_ERR_BAD_OPTION' }),
+      );
+  });
+
   it('memory - two networks never see each other', async () => {
     const a = createMemoryNetwork();
     const b = createMemoryNetwork();

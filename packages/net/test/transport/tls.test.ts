@@ -162,6 +162,13 @@ describe('tls transport', () => {
     });
   });
 
+  it('tls - a handshake deadline that is not a positive whole number is HERALD_ERR_BAD_OPTION', () => {
+    for (const handshakeTimeoutMs of [0, -5, 2.5, 2 ** 31])
+      expect(() => tlsTransport({ ca: pki.ca, handshakeTimeoutMs })).toThrow(
+        expect.objectContaining({ name: 'NetError', code: 'HERALD_ERR_BAD_OPTION' }),
+      );
+  });
+
   it('tls - a handshake that never completes fails the dial with ETIMEDOUT on the clock', async () => {
     const clock = new TestClock();
     const sockets: Socket[] = [];
