@@ -161,10 +161,12 @@ describe('namespaced wire names', () => {
         UserCompleted({ job: 'j' }),
         UserWatch({ what: 'w' }),
       ];
+      // Sent one by one, each echo awaited, so the order of the answers is the order sent.
       const echoed = [];
       for (const [i, message] of sent.entries()) {
         const def = userMessages[i] as (typeof userMessages)[number];
-        echoed.push(await self.ask(connected.remote, message, def, { timeout: WAIT_MS }));
+        self.send(connected.remote, message);
+        echoed.push(await self.receive(def, { timeout: WAIT_MS }));
       }
       return echoed;
     };
