@@ -179,13 +179,12 @@ export function createCodec(options: CodecOptions): Codec {
   // unpacker has no getStructures (with one, every such integer failed to decode).
   // Shared references (structured clone) are refused: a tree body cannot hold them.
   const plainPackr = new Packr({ ...PACK_OPTIONS, useRecords: false });
-  const plainStructures: string[][] = [];
   const plainUnpackr = new Unpackr({
     useRecords: false,
     mapsAsObjects: true,
     structuredClone: false,
     copyBuffers: true,
-    structures: plainStructures,
+    structures: [],
   } as ConstructorParameters<typeof Unpackr>[0]);
   // Graph bodies: records (so a Map stays a Map) and structured clone (identity, cycles).
   // This packer writes 64..127 with a uint8 prefix, so 0x40-0x7f are always record ids.
@@ -286,9 +285,11 @@ export function createCodec(options: CodecOptions): Codec {
     return validateMessage(def, raw, catalogue, graph, maxMessageBytes);
   }
 
-  // The first value of a self-contained body, read in msgpackr's sequential mode: its
-  // "end of buffer not reached" check builds a JSON view of the value read so far, which
-  // for a DAG of shared arrays costs one visit per path (2^depth). We check the end instead.
+  // Graph bodies are read in msgpackr's sequential mode: its "end of buffer not reached"
+  // check builds a JSON view of the value read so far, which for a DAG of shared arrays
+  // costs one visit per path (2^depth); we check the end ourselves instead. Plain bodies are
+  // trees, where that view costs at most the size of the input, so they keep the faster
+  // ordinary mode.
   let firstValue: unknown;
   let firstEnd = -1;
   const takeFirst = (value: unknown, _start?: number, end?: number): boolean => {
@@ -304,19 +305,19 @@ export function createCodec(options: CodecOptions): Codec {
     start: number,
     addresses: readonly Address[] | null,
   ): unknown {
+    if (!graph) return unpack(plainUnpackr, bytes, start, addresses);
     const input = start === 0 ? bytes : bytes.subarray(start);
     // Sequential mode keeps record definitions between calls; a body never sees another's.
-    const structures = graph ? graphStructures : plainStructures;
-    structures.length = 0;
+    graphStructures.length = 0;
     firstEnd = -1;
     setAddressSpace(addresses);
     try {
-      (graph ? graphUnpackr : plainUnpackr).unpackMultiple(input, takeFirst);
+      graphUnpackr.unpackMultiple(input, takeFirst);
     } catch (error) {
       throw toDecodeError(error);
     } finally {
       setAddressSpace(null);
-      structures.length = 0;
+      graphStructures.length = 0;
     }
     const value = firstValue;
     firstValue = undefined;
