@@ -143,6 +143,22 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** Throws HERALD_ERR_BAD_OPTION unless `latency` is a whole number ≥ 0 or a range min ≤ max of them. */
+function checkLatency(latency: SimLatency): void {
+  const whole = (n: unknown): boolean => typeof n === 'number' && Number.isInteger(n) && n >= 0;
+  const ok =
+    typeof latency === 'number'
+      ? whole(latency)
+      : whole(latency.min) && whole(latency.max) && latency.min <= latency.max;
+  if (!ok)
+    throw Object.assign(
+      new RangeError(
+        `simnet: latency must be whole milliseconds ≥ 0 or { min ≤ max }, got ${JSON.stringify(latency)}`,
+      ),
+      { code: 'HERALD_ERR_BAD_OPTION' },
+    );
+}
+
 function label(address: TransportAddress): string {
   return `${address.host}:${address.port}`;
 }
@@ -165,6 +181,7 @@ export class SimNetwork {
     this.clock = options.clock;
     this.#random = seededRandom(options.seed);
     this.#defaultLatency = options.latency ?? 0;
+    checkLatency(this.#defaultLatency);
     this.#onEvent = options.onEvent;
     this.memory = createMemoryNetwork({
       link: (from, to) => this.#link(from, to),
@@ -189,6 +206,7 @@ export class SimNetwork {
 
   /** Sets the latency between hosts `a` and `b`, both directions, for segments sent from now on. */
   setLatency(a: string, b: string, latency: SimLatency): void {
+    checkLatency(latency);
     this.#latency.set(pairKey(a, b), latency);
   }
 

@@ -266,4 +266,16 @@ describe('simulated network', () => {
     expect(first.some((event) => event.type === 'hold')).toBe(true);
     expect(first.some((event) => event.type === 'reset')).toBe(true);
   });
+
+  it('simnet - a latency that is negative, fractional or an inverted range is HERALD_ERR_BAD_OPTION', () => {
+    const clock = new TestClock();
+    for (const latency of [-1, 1.5, { min: 5, max: 2 }])
+      expect(() => createSimNetwork({ clock, seed: 1, latency })).toThrow(
+        expect.objectContaining({ code: 'HERALD_ERR_BAD_OPTION' }),
+      );
+    const sim = createSimNetwork({ clock, seed: 1 });
+    expect(() => sim.setLatency('a', 'b', { min: -2, max: 3 })).toThrow(
+      expect.objectContaining({ code: 'HERALD_ERR_BAD_OPTION' }),
+    );
+  });
 });
