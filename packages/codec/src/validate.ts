@@ -21,9 +21,13 @@
  *   from the start in graph mode (a DAG of shared arrays is walked once, not once per path),
  *   and in tree mode from the first union option that fails on an object (a union retries
  *   its options on the same value; without the memo, nested unions cost 2^depth). Failures
- *   are memoised too. So every (object, schema node) pair is walked at most once.
+ *   are memoised too. So every (object, schema node) pair is walked at most twice (once
+ *   before the memo starts, in tree mode, and once after).
+ * - The work counter (`codecProbe.validationWork`) counts those walks, for the tests.
  * - `t.json()` in graph mode measures each distinct object once (size and height memoised),
- *   rejects cycles, and bounds the expanded size (the value written out as a tree).
+ *   rejects cycles, and bounds the expanded size (the value written out as a tree). An
+ *   object found too deep is measured again only when reached by a shorter path, so at most
+ *   MAX_JSON_DEPTH times.
  * - Cycles meet unions: a value checked against a schema node while it is still being
  *   checked (a cycle) is assumed valid; if it then fails, results built on that assumption
  *   cannot be trusted, so the failure is final (`fatal`): no union tries another option.
