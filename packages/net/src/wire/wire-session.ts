@@ -18,7 +18,7 @@ import { closeReasonName } from './close-reasons.js';
 import { MIN_MAX_FRAME_BYTES } from './constants.js';
 import { WireError } from './errors.js';
 import { FrameDecoder, type FrameDecoderOptions, type WireEvent } from './frame-decoder.js';
-import { FrameWriter } from './frame-writer.js';
+import { FrameWriter, type WriteResult } from './frame-writer.js';
 import {
   FrameKind,
   decodeCloseBody,
@@ -64,6 +64,16 @@ export type SessionEvent =
       readonly text: string;
     }
   /**
+   * A message queued before the handshake completed could not be written when it did
+   * (its type name would overflow the type table): report it as a dead letter.
+   */
+  | {
+      readonly type: 'refused';
+      readonly message: WireMessage;
+      readonly reason: 'type-table-full';
+      readonly detail: string;
+    }
+  /**
    * This side fails the connection. A CLOSE naming the reason is queued: `flush()`, write
    * the bytes, then close the socket.
    */
@@ -85,6 +95,8 @@ function decoderOpening(): Uint8Array {
   });
   return concatBytes([encodePreamble(), encodeFrame(FrameKind.HELLO, hello)]);
 }
+
+const QUEUED: WriteResult = Object.freeze({ type: 'queued' });
 
 type Queued =
   | { readonly k: 'message'; readonly msg: WireMessage }
@@ -136,13 +148,17 @@ export class WireSession {
     return this.handshake.start();
   }
 
-  /** Bytes received from the socket. Afterwards, flush: the handshake may have replied. */
-  receive(chunk: Uint8Array): SessionEvent[] {
+  /**
+   * Bytes received from the socket, optionally with the time they arrived (the decoder's
+   * frame and partial-message deadlines use it; see `expire`). Afterwards, flush: the
+   * handshake may have replied.
+   */
+  receive(chunk: Uint8Array, now?: number): SessionEvent[] {
     const out: SessionEvent[] = [];
     if (this._state === 'closed') return out;
     if (this.writer !== null) {
       // Established (open, or closing and still reading what the peer sends before CLOSE).
-      this.handle(this.decoder.push(chunk), out);
+      this.handle(this.decoder.push(chunk, now), out);
       return out;
     }
     if (this._state === 'closing') return out;
@@ -153,6 +169,24 @@ export class WireSession {
     this.reader.push(chunk);
     this.readHandshake(out);
     return out;
+  }
+
+  /**
+   * Check the decoder's time bounds at `now` (a stalled frame or partial message fails the
+   * connection with `HERALD_ERR_WIRE_STALLED`). Call it at `nextDeadline`. The handshake
+   * itself is bounded by the connection's handshake deadline, not here.
+   */
+  expire(now: number): SessionEvent[] {
+    const out: SessionEvent[] = [];
+    if (this._state === 'closed' || this.writer === null) return out;
+    this.handle(this.decoder.expire(now), out);
+    return out;
+  }
+
+  /** When `expire` next has something to check, or null (nothing can expire). */
+  get nextDeadline(): number | null {
+    if (this._state === 'closed' || this.writer === null) return null;
+    return this.decoder.nextDeadline;
   }
 
   /** The socket reached EOF. */
@@ -262,7 +296,7 @@ export class WireSession {
         return;
       case 'ok': {
         this._peer = r.peer;
-        this.establish(r.cipher, r.peerMaxFrameBytes);
+        const refused = this.establish(r.cipher, r.peerMaxFrameBytes);
         out.push({
           type: 'established',
           encrypted: r.encrypted,
@@ -270,6 +304,7 @@ export class WireSession {
           peerKeepaliveMs: r.peerKeepaliveMs,
           peer: r.peer,
         });
+        out.push(...refused);
         const opening = this.decoder.push(decoderOpening());
         if (opening.length !== 1 || opening[0]?.type !== 'hello') {
           throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'decoder did not start');
@@ -304,16 +339,23 @@ export class WireSession {
     }
   }
 
-  private establish(cipher: Cipher | null, peerMaxFrameBytes: number): void {
+  /** Opens the writer and writes what was queued early; returns what it refused. */
+  private establish(cipher: Cipher | null, peerMaxFrameBytes: number): SessionEvent[] {
     const w = new FrameWriter({ peerMaxFrameBytes, cipher });
     this.writer = w;
     this._state = 'open';
+    const refused: SessionEvent[] = [];
     for (const q of this.early) {
-      if (q.k === 'message') w.writeMessage(q.msg);
-      else if (q.k === 'structures') w.writeStructures(q.data);
+      if (q.k === 'message') {
+        const r = w.writeMessage(q.msg);
+        if (r.type === 'refused') {
+          refused.push({ type: 'refused', message: q.msg, reason: r.reason, detail: r.detail });
+        }
+      } else if (q.k === 'structures') w.writeStructures(q.data);
       else w.writePing(q.seq);
     }
     this.early.length = 0;
+    return refused;
   }
 
   private failLocal(error: WireError): void {
@@ -334,11 +376,16 @@ export class WireSession {
     }
   }
 
-  /** Queue a message (before the handshake completes, it waits and is sent on `established`). */
-  send(msg: WireMessage): void {
+  /**
+   * Queue a message (before the handshake completes, it waits and is sent on
+   * `established`). `refused` (type table full) means nothing was queued: report the
+   * message as a dead letter.
+   */
+  send(msg: WireMessage): WriteResult {
     this.checkSendable();
-    if (this.writer === null) this.early.push({ k: 'message', msg });
-    else this.writer.writeMessage(msg);
+    if (this.writer !== null) return this.writer.writeMessage(msg);
+    this.early.push({ k: 'message', msg });
+    return QUEUED;
   }
 
   sendStructures(data: Uint8Array): void {
@@ -384,6 +431,18 @@ export class WireSession {
     if (this.writer !== null) lost.push(...this.writer.abandon());
     this._state = 'closed';
     return lost;
+  }
+
+  /**
+   * Everything queued for the peer and not yet returned by `flush()` (handshake frames,
+   * the batch, a coalesced PONG, unsent parts of large messages), in bytes; messages queued
+   * before the handshake are counted by their bodies.
+   */
+  get queuedBytes(): number {
+    let n = 0;
+    for (const r of this.raw) n += r.length;
+    for (const q of this.early) n += q.k === 'message' ? q.msg.body.length : 0;
+    return n + (this.writer?.queuedBytes ?? 0);
   }
 
   /** Bytes of frames in the current batch, not yet returned by `flush()`. */

@@ -105,11 +105,17 @@ export function countingSuite(
 
 /**
  * Two WireSessions joined in memory. Every flushed chunk is recorded per direction
- * (`AtoB`, `BtoA`); `pump` moves bytes until both are quiet.
+ * (`AtoB`, `BtoA`); `pump` moves bytes until both are quiet. `beforeStart` runs before
+ * any byte moves (to queue messages early).
  */
-export function sessionPair(a: Partial<WireSessionOptions>, b: Partial<WireSessionOptions>) {
+export function sessionPair(
+  a: Partial<WireSessionOptions>,
+  b: Partial<WireSessionOptions>,
+  beforeStart: (A: WireSession, B: WireSession) => void = () => {},
+) {
   const A = new WireSession({ role: 'connector', ...a });
   const B = new WireSession({ role: 'acceptor', ...b });
+  beforeStart(A, B);
   const got = { A: [] as SessionEvent[], B: [] as SessionEvent[] };
   const wire = { AtoB: [] as Uint8Array[], BtoA: [] as Uint8Array[] };
   const toB = (bytes: Uint8Array) => {
