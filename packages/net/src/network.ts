@@ -8,7 +8,12 @@ import type { Duplex } from 'node:stream';
 import { sessionMessages } from './messages.js';
 import type { SocketProxy } from './proxy.js';
 import type { TransportListener } from './transport/transport.js';
-import { loadCipherSuite, naclCipherSuite, type CipherSuite } from './wire/index.js';
+import {
+  loadCipherSuite,
+  naclCipherSuite,
+  ReassemblyBudget,
+  type CipherSuite,
+} from './wire/index.js';
 
 export class Network {
   readonly runtime: Runtime;
@@ -25,6 +30,11 @@ export class Network {
    * until the load finishes. Both produce the same wire format.
    */
   cipherSuite: CipherSuite = naclCipherSuite;
+  /**
+   * Bytes of partial (chunked) messages all connections of this runtime may hold together
+   * (docs/limits.md): one budget, shared, on top of each connection's own bound.
+   */
+  readonly reassembly = new ReassemblyBudget();
   #nextConnection = 1;
 
   constructor(runtime: Runtime) {

@@ -51,7 +51,7 @@ import { ExportTable } from './connection/exports.js';
 import { armHandshakeDeadline, establish, HANDSHAKE_TIMER } from './connection/handshake-phase.js';
 import { InboundRouter, isReservedType, RELAY_TYPE, type Relay } from './connection/inbound.js';
 import { Keepalive } from './connection/keepalive.js';
-import { FRAME_OVERHEAD, OutboundFlow } from './connection/outbound.js';
+import { OutboundFlow } from './connection/outbound.js';
 import { ConnectionWatches } from './connection/watches.js';
 import {
   Abandoned,
@@ -80,6 +80,7 @@ import {
 export { RELAY_TYPE };
 
 const KEEPALIVE_TIMER = 'herald.keepalive';
+const FRAME_DEADLINE_TIMER = 'herald.frame-deadline';
 
 type Phase = 'connecting' | 'handshaking' | 'open' | 'ended';
 
@@ -141,6 +142,7 @@ export class SocketProxy implements Handler {
       cipherSuite: o.cipherSuite ?? setup.network.cipherSuite,
       ...(o.maxFrameBytes === undefined ? {} : { maxFrameBytes: o.maxFrameBytes }),
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
+      reassemblyBudget: setup.network.reassembly,
     });
     this.#codec = setup.network.codec.createStream();
     const highWaterBytes = o.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
@@ -376,7 +378,7 @@ export class SocketProxy implements Handler {
       for (const hops of space) this.#exportAddress(hops);
     }
     const ret = this.#returnStack(envelope.from, id);
-    this.#wire.send({
+    const result = this.#wire.send({
       bodyMode: encoded.flags,
       to,
       ret,
@@ -385,7 +387,11 @@ export class SocketProxy implements Handler {
       space,
       body: encoded.body,
     });
-    this.#outbound.queued(encoded.body.length + FRAME_OVERHEAD);
+    if (result.type === 'refused') {
+      this.#undeliverable(envelope, `${result.reason}: ${result.detail}`);
+      return;
+    }
+    this.#outbound.queued();
   }
 
   #sendRelay(relay: Relay, envelope: Envelope): void {
@@ -394,7 +400,7 @@ export class SocketProxy implements Handler {
     const id = this.#self.address.local;
     const space = relay.space.map((a) => outboundAddress(a.hops, id));
     for (const hops of space) this.#exportAddress(hops);
-    this.#wire.send({
+    const result = this.#wire.send({
       bodyMode: relay.wire.bodyMode,
       to: outboundTo(envelope.to.hops, id),
       ret: this.#returnStack(envelope.from, id),
@@ -404,7 +410,11 @@ export class SocketProxy implements Handler {
       space,
       body: relay.wire.body,
     });
-    this.#outbound.queued(relay.wire.body.length + FRAME_OVERHEAD);
+    if (result.type === 'refused') {
+      this.#undeliverable(envelope, `${result.reason}: ${result.detail}`);
+      return;
+    }
+    this.#outbound.queued();
   }
 
   /**
@@ -515,11 +525,39 @@ export class SocketProxy implements Handler {
   #onData(chunk: Buffer): void {
     if (this.#phase === 'ended') return;
     this.#debug = this.#log.isLevelEnabled('debug');
-    const events = this.#wire.receive(chunk);
+    const now = this.#self.runtime.clock.now();
+    const events = this.#wire.receive(chunk, now);
     // Only whole frames show the peer is alive: a byte now and then does not.
-    if (events.length > 0) this.#keepalive.alive(this.#self.runtime.clock.now());
+    if (events.length > 0) this.#keepalive.alive(now);
+    // The handshake may have answered.
+    if (this.#wire.hasPending) this.#outbound.schedule();
     if (this.#held !== undefined) this.#held.push(...events);
     else this.#handle(events);
+    this.#armFrameDeadline();
+  }
+
+  /** When the frame-deadline timer is due, or -1 when it is not armed. */
+  #deadlineAt = -1;
+
+  /**
+   * A frame that started must complete in time, and a partial message must keep making
+   * progress (slow peers, slowloris): the decoder says when it next has something to check.
+   */
+  #armFrameDeadline(): void {
+    const next = this.#wire.nextDeadline;
+    if (next === null || this.#ended()) return;
+    if (this.#deadlineAt >= 0 && this.#deadlineAt <= next) return;
+    this.#deadlineAt = next;
+    const now = this.#self.runtime.clock.now();
+    this.#self.startTimer(FRAME_DEADLINE_TIMER, Math.max(0, next - now));
+  }
+
+  #onFrameDeadline(): void {
+    this.#deadlineAt = -1;
+    const events = this.#wire.expire(this.#self.runtime.clock.now());
+    if (this.#held !== undefined) this.#held.push(...events);
+    else this.#handle(events);
+    this.#armFrameDeadline();
   }
 
   /**
@@ -736,6 +774,10 @@ export class SocketProxy implements Handler {
     if (this.#phase === 'ended') return;
     if (key === HANDSHAKE_TIMER) {
       this.#fail(CloseReason.HANDSHAKE_TIMEOUT, 'handshake did not complete in time');
+      return;
+    }
+    if (key === FRAME_DEADLINE_TIMER) {
+      this.#onFrameDeadline();
       return;
     }
     if (key !== KEEPALIVE_TIMER || this.#phase !== 'open' || this.#wire.state !== 'open') return;

@@ -10,9 +10,6 @@ import type { Duplex } from 'node:stream';
 import { DEFAULT_EAGER_FLUSH_BYTES, DEFAULT_FLUSH_BUDGET_BYTES } from '../constants.js';
 import type { WireSession } from '../wire/index.js';
 
-/** Rough per-message framing overhead, for the outbound-bytes estimate. */
-export const FRAME_OVERHEAD = 24;
-
 export interface OutboundLimits {
   readonly highWaterBytes: number;
   readonly lowWaterBytes: number;
@@ -31,7 +28,6 @@ export class OutboundFlow {
   readonly #limits: OutboundLimits;
   readonly #signals: OutboundSignals;
   #stream: Duplex | undefined;
-  #queuedBytes = 0;
   #congested = false;
   #flushScheduled = false;
 
@@ -50,9 +46,12 @@ export class OutboundFlow {
     return this.#congested;
   }
 
-  /** Bytes queued here and in the stream's own buffer. */
+  /**
+   * Bytes held for the peer: everything the wire session holds (messages, control frames
+   * such as PONG and CLOSE, unsent parts of large messages) plus the stream's own buffer.
+   */
   pendingBytes(): number {
-    return this.#queuedBytes + (this.#stream?.writableLength ?? 0);
+    return this.#wire.queuedBytes + (this.#stream?.writableLength ?? 0);
   }
 
   /**
@@ -67,9 +66,8 @@ export class OutboundFlow {
     return undefined;
   }
 
-  /** Accounts for `bytes` just queued on the wire session, and schedules the write. */
-  queued(bytes: number): void {
-    this.#queuedBytes += bytes;
+  /** Something was just queued on the wire session: signals congestion, schedules the write. */
+  queued(): void {
     if (!this.#congested && this.pendingBytes() > this.#limits.highWaterBytes) {
       this.#congested = true;
       this.#signals.congested(this.pendingBytes());
@@ -105,10 +103,7 @@ export class OutboundFlow {
     if (stream === undefined || stream.destroyed) return;
     if (stream.writableNeedDrain) return; // 'drain' calls back
     const bytes = this.#wire.flush(DEFAULT_FLUSH_BUDGET_BYTES);
-    if (bytes !== null) {
-      this.#queuedBytes = this.#wire.hasPending ? Math.max(0, this.#queuedBytes - bytes.length) : 0;
-      stream.write(bytes);
-    }
+    if (bytes !== null) stream.write(bytes);
     if (this.#wire.hasPending) this.schedule();
     else this.checkDrained();
   }
@@ -121,7 +116,6 @@ export class OutboundFlow {
       if (bytes === null) break;
       if (stream !== undefined && !stream.destroyed) stream.write(bytes);
     }
-    this.#queuedBytes = 0;
   }
 
   /** After a write drained: reports Drained once pending bytes are back at the low mark. */
