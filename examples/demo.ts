@@ -126,7 +126,8 @@ type Greet = MessageOf<typeof Greet>;
 
 async function spawnSection(self: Self, say: Say): Promise<void> {
   const fn = self.spawn(greeter);
-  const greeting: Greeting = await self.ask(fn, Greet({ name: 'Herald' }), Greeting);
+  const greeting = await self.ask(fn, Greet({ name: 'Herald' }), Greeting);
+  if (!Greeting.is(greeting)) throw new Error(greeting.explanation); // Unanswered
   say(`function actor ${fn} replied "${greeting.text}"`);
   const fnDone = await self.receive(Completed);
   say(`  and completed with ${JSON.stringify(fnDone.value)}`);
@@ -134,6 +135,7 @@ async function spawnSection(self: Self, say: Say): Promise<void> {
   const handler = self.spawn(counter());
   for (let i = 0; i < 3; i++) self.send(handler, Count());
   const total = await self.ask(handler, Report(), Total);
+  if (!Total.is(total)) throw new Error(total.explanation);
   say(`handler actor ${handler} counted ${total.count} messages`);
   self.stop(handler);
   const handlerDone = await self.receive(Completed);
@@ -141,6 +143,7 @@ async function spawnSection(self: Self, say: Say): Promise<void> {
 
   const machine = self.spawn(echoMachine);
   const echo = await self.ask(machine, Greet({ name: 'xstate' }), Greeting);
+  if (!Greeting.is(echo)) throw new Error(echo.explanation);
   say(`machine actor ${machine} replied "${echo.text}"`);
   const machineDone = await self.receive(Completed);
   say(`  and reached its final state with output ${JSON.stringify(machineDone.value)}`);

@@ -70,6 +70,7 @@ async function pinger(self: Self, settings: { count: number; label: string }) {
   for (let n = 1; n <= settings.count; n++) {
     // ask() = send, then receive one of the given types (other arrivals are saved).
     const pong = await self.ask(partner, Ping({ n }), Pong);
+    if (!Pong.is(pong)) throw new Error(pong.explanation); // Unanswered: the machine ended
     if (pong.n !== n) throw new Error(`expected Pong ${n}, got Pong ${pong.n}`);
     rounds++;
   }

@@ -83,8 +83,8 @@ async function timers(self: Self, s: typeof settings) {
   const slowAnswer = await self.ask(slow, Question({ text: 'slow?' }), Answer, {
     timeout: s.askTimeout,
   });
-  const describe = (m: Answer | TimedOut) =>
-    TimedOut.is(m) ? `TimedOut (${m.explanation})` : m.text;
+  const describe = (m: typeof quickAnswer) =>
+    Answer.is(m) ? m.text : `${TimedOut.is(m) ? 'TimedOut' : 'Unanswered'} (${m.explanation})`;
 
   // Children are stopped when their parent ends; stopping them here is explicit and tidy.
   self.stop(quick);

@@ -6,11 +6,27 @@ import { Address, type AnyMessage } from '@herald/codec';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
 import type { TimerHandle } from './clock.js';
-import { Envelope, Mailbox, type DeadLetterReason } from './envelope.js';
+import {
+  answerCorrelation,
+  Envelope,
+  isAnswer,
+  Mailbox,
+  NO_CORRELATION,
+  type DeadLetterReason,
+} from './envelope.js';
 import { RuntimeError } from './errors.js';
-import { Completed, Stop, Terminated, Timer, Unwatch, Watch } from './messages.js';
+import {
+  Completed,
+  Stop,
+  TimedOut,
+  Terminated,
+  Timer,
+  Unanswered,
+  Unwatch,
+  Watch,
+} from './messages.js';
 import type { Runnable } from './scheduler.js';
-import type { Self, TimerOptions } from './self.js';
+import type { Matcher, ReceiveOptions, Self, TimerOptions } from './self.js';
 import type { RuntimeCore } from './runtime.js';
 
 /**
@@ -26,6 +42,45 @@ const RELAY_TYPE = 'herald.Relay';
 
 /** Lifecycle notices that are not worth a dead letter once their receiver has ended. */
 const NOTICES = new Set<string>([Stop.type, Completed.type, Terminated.type]);
+
+/**
+ * Whether a message of `type` matches one of `types`. `Any` ('*') matches everything but
+ * Stop: a catch-all loop must still end on Stop unless it lists Stop itself.
+ */
+export function matches(types: readonly Matcher[], type: string): boolean {
+  for (let i = 0; i < types.length; i++) {
+    const t = (types[i] as Matcher).type;
+    if (t === type || (t === '*' && type !== Stop.type)) return true;
+  }
+  return false;
+}
+
+/** Splits `receive`/`ask` arguments into the matchers and the trailing options object. */
+export function splitArgs(args: readonly unknown[]): {
+  types: Matcher[];
+  options: ReceiveOptions;
+} {
+  const last = args[args.length - 1];
+  if (last !== undefined && typeof last === 'object' && last !== null && !('type' in last)) {
+    return { types: args.slice(0, -1) as Matcher[], options: last as ReceiveOptions };
+  }
+  return { types: args as Matcher[], options: {} };
+}
+
+/** An ask waiting for its answer, registered on the target's cell (see Cell.end). */
+export interface AskGuard {
+  readonly asker: Cell;
+  readonly to: Address;
+  readonly correlation: number;
+}
+
+/** A pending ask of a handler or machine actor (they ask without blocking). */
+interface PendingAsk {
+  readonly types: readonly Matcher[];
+  readonly resolve: (message: AnyMessage) => void;
+  timer: TimerHandle | undefined;
+  guard: Cell | undefined;
+}
 
 interface TimerEntry {
   handle: TimerHandle;
@@ -54,6 +109,14 @@ export abstract class Cell implements Self, Runnable {
   #children: Set<Cell> | undefined;
   #watchers: Map<string, Address> | undefined;
   #timers: Map<string, TimerEntry> | undefined;
+  /** The message being handled (or received last): what `reply()` answers. */
+  current: Envelope | undefined;
+  /** Received messages → their envelopes, so `replyTo(message, ...)` answers the right one. */
+  #received: WeakMap<object, Envelope> | undefined;
+  /** Asks of other actors waiting on this one (by request correlation). */
+  #askGuards: Map<number, AskGuard> | undefined;
+  /** This actor's own non-blocking asks (handler and machine actors). */
+  #asks: Map<number, PendingAsk> | undefined;
 
   constructor(
     core: RuntimeCore,
@@ -104,11 +167,123 @@ export abstract class Cell implements Self, Runnable {
   }
 
   reply(message: AnyMessage): boolean {
-    return this.core.send(this.returnAddress, message, this.address, this);
+    const current = this.current;
+    const correlation =
+      current === undefined ? NO_CORRELATION : answerCorrelation(current.correlation);
+    return this.core.send(this.returnAddress, message, this.address, this, correlation);
+  }
+
+  replyTo(request: AnyMessage | Envelope, message: AnyMessage): boolean {
+    const envelope = request instanceof Envelope ? request : this.#received?.get(request);
+    if (envelope === undefined) {
+      throw new RuntimeError(
+        'HERALD_ERR_NOT_RECEIVED',
+        `${this.name}: replyTo() takes a message this actor received (or its envelope)`,
+      );
+    }
+    return this.core.send(
+      envelope.from,
+      message,
+      this.address,
+      this,
+      answerCorrelation(envelope.correlation),
+    );
   }
 
   forward(to: Address, message: AnyMessage, returnAddress: Address): boolean {
-    return this.core.send(to, message, returnAddress, this);
+    // Forwarded on behalf of the sender of a request being handled: the request keeps its
+    // correlation, so whoever answers in the end answers the original ask.
+    const current = this.current;
+    const correlation =
+      current !== undefined &&
+      current.correlation !== NO_CORRELATION &&
+      !isAnswer(current.correlation) &&
+      current.from.equals(returnAddress)
+        ? current.correlation
+        : NO_CORRELATION;
+    return this.core.send(to, message, returnAddress, this, correlation);
+  }
+
+  /** Records `envelope` as the message being handled: `reply()` and `replyTo()` answer it. */
+  noteReceived(envelope: Envelope): void {
+    this.returnAddress = envelope.from;
+    this.toAddress = envelope.to;
+    this.current = envelope;
+    (this.#received ??= new WeakMap()).set(envelope.message, envelope);
+  }
+
+  /** Forgets the message being handled (a receive that timed out answers nobody). */
+  noteNothingReceived(): void {
+    this.returnAddress = this.address;
+    this.toAddress = this.address;
+    this.current = undefined;
+  }
+
+  // ---- asks -----------------------------------------------------------------------------
+
+  /**
+   * Registers an ask of `asker` waiting on this actor: if this actor ends first, the asker
+   * gets Unanswered at once (for a proxy: the connection the target sits behind is lost).
+   */
+  addAskGuard(guard: AskGuard): void {
+    (this.#askGuards ??= new Map()).set(guard.correlation, guard);
+  }
+
+  removeAskGuard(correlation: number): void {
+    this.#askGuards?.delete(correlation);
+  }
+
+  /**
+   * A non-blocking ask (handler and machine actors): the promise settles with the answer,
+   * TimedOut or Unanswered; meanwhile other messages are handled as usual. Function actors
+   * override this with a blocking ask.
+   */
+  ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
+    const { types, options } = splitArgs(args);
+    return new Promise((resolve) => {
+      const correlation = this.core.nextCorrelation();
+      const pending: PendingAsk = { types, resolve, timer: undefined, guard: undefined };
+      (this.#asks ??= new Map()).set(correlation, pending);
+      this.core.send(to, message, this.address, this, correlation);
+      if (this.#asks.get(correlation) !== pending) return;
+      pending.guard = this.core.guardAsk(this, to, correlation);
+      const after = options.timeout;
+      if (after !== undefined && this.#asks.get(correlation) === pending) {
+        pending.timer = this.core.clock.setTimeout(() => {
+          if (this.#asks?.get(correlation) !== pending) return;
+          this.#settleAsk(correlation, pending);
+          resolve(TimedOut({ after, explanation: `no answer within ${after} ms` }));
+        }, after);
+      }
+    });
+  }
+
+  #settleAsk(correlation: number, pending: PendingAsk): void {
+    this.#asks?.delete(correlation);
+    if (pending.timer !== undefined) this.core.clock.clearTimeout(pending.timer);
+    pending.guard?.removeAskGuard(correlation);
+  }
+
+  /**
+   * An answer for a non-blocking ask: resolves it when it is the answer of a pending ask,
+   * else a `late-reply` dead letter. Always consumes the envelope.
+   */
+  protected takeAnswer(envelope: Envelope): boolean {
+    const correlation = envelope.correlation - 1;
+    const pending = this.#asks?.get(correlation);
+    const type = envelope.message.type;
+    if (pending === undefined) {
+      // A loss notice for an ask already answered is no news.
+      if (type !== Unanswered.type) this.core.deadLetter(envelope, 'late-reply');
+      return false;
+    }
+    if (type !== Unanswered.type && !matches(pending.types, type)) {
+      this.core.deadLetter(envelope, 'unmatched');
+      return false;
+    }
+    this.#settleAsk(correlation, pending);
+    pending.resolve(envelope.message);
+    return true;
   }
 
   spawn<B extends Behavior | WithOptions<Behavior>>(behavior: B, ...args: ArgsOf<B>): Address {
@@ -247,12 +422,6 @@ export abstract class Cell implements Self, Runnable {
     );
   }
 
-  ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
-    void to;
-    void message;
-    return this.receive(...args);
-  }
-
   complete(value?: unknown): void {
     this.end(value);
   }
@@ -272,6 +441,28 @@ export abstract class Cell implements Self, Runnable {
     }
     for (const envelope of this.mailbox.drain()) this.leftover(envelope);
     this.dropSaved();
+    if (this.#asks !== undefined) {
+      // Asks of an ended actor are over: nobody is left to take their answers.
+      for (const [correlation, pending] of [...this.#asks]) this.#settleAsk(correlation, pending);
+    }
+    if (this.#askGuards !== undefined) {
+      // Asks waiting on this actor will get no answer now: each asker is told at once.
+      for (const guard of this.#askGuards.values()) {
+        guard.asker.deliver(
+          new Envelope(
+            guard.asker.address,
+            guard.to,
+            Unanswered({
+              address: guard.to,
+              value,
+              explanation: `${guard.to} ended before it answered`,
+            }),
+            guard.correlation + 1,
+          ),
+        );
+      }
+      this.#askGuards = undefined;
+    }
     if (this.parentCell !== undefined) {
       this.parentCell.removeChild(this);
       if (!this.parentCell.ended)
@@ -310,6 +501,8 @@ export abstract class Cell implements Self, Runnable {
  */
 export abstract class QueuedCell extends Cell {
   protected accept(envelope: Envelope): boolean {
+    // Answers go to the ask that waits for them, never into the mailbox.
+    if (isAnswer(envelope.correlation)) return this.takeAnswer(envelope);
     if (!this.enqueue(envelope)) return false;
     this.core.scheduler.schedule(this);
     return true;
@@ -324,8 +517,7 @@ export abstract class QueuedCell extends Cell {
       const envelope = this.mailbox.shift();
       if (envelope === undefined) break;
       n++;
-      this.returnAddress = envelope.from;
-      this.toAddress = envelope.to;
+      this.noteReceived(envelope);
       try {
         this.handle(envelope);
       } catch (error) {

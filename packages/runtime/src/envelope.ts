@@ -1,12 +1,47 @@
 import type { Address, AnyMessage } from '@herald/codec';
 
-/** A message in flight: where it goes, who sent it (the return address), and the message. */
+/**
+ * A message in flight: where it goes, who sent it (the return address), the message, and
+ * its correlation (which request it is, or which request it answers; 0 = none).
+ */
 export class Envelope {
   constructor(
     readonly to: Address,
     readonly from: Address,
     readonly message: AnyMessage,
+    readonly correlation: number = NO_CORRELATION,
   ) {}
+}
+
+/**
+ * Correlations. An ask sends its request with `2·id` (even, non-zero); `reply()` to that
+ * request carries `2·id + 1` (odd). Ids come from the asker's runtime, so an answer always
+ * names an ask of the runtime it returns to, however many hops it crossed. The value is
+ * carried verbatim in the MESSAGE header (docs/wire-protocol.md, 3.3), a u32.
+ */
+export const NO_CORRELATION = 0;
+
+/** Largest ask id: `2·id + 1` must fit the wire's u32 varint. */
+export const MAX_ASK_ID = 0x7fff_ffff;
+
+/** The correlation of a request made by the ask with this id. */
+export function requestCorrelation(id: number): number {
+  return id * 2;
+}
+
+/** Whether a correlation marks an answer (odd). */
+export function isAnswer(correlation: number): boolean {
+  return (correlation & 1) === 1;
+}
+
+/**
+ * The correlation an answer to a message with `correlation` carries: the request's plus
+ * one, or none when the message was not a request (an answer is never answered).
+ */
+export function answerCorrelation(correlation: number): number {
+  return correlation !== NO_CORRELATION && !isAnswer(correlation)
+    ? correlation + 1
+    : NO_CORRELATION;
 }
 
 /** Why a message became a dead letter. */
@@ -25,6 +60,11 @@ export type DeadLetterReason =
   | 'runtime-closed'
   /** The network layer could not deliver it (connection lost, peer refused, too large). */
   | 'not-delivered'
+  /**
+   * An answer (`reply()` to an ask) that arrived after its ask was over (timed out, target
+   * lost, actor moved on): never taken as the answer to another ask.
+   */
+  | 'late-reply'
   /**
    * A peer sent something it may not (a destination it was not given, a control message,
    * a forged return address, an undecodable body): never delivered (docs/security.md).

@@ -15,7 +15,8 @@ export type RuntimeErrorCode =
   | 'HERALD_ERR_CONCURRENT_RECEIVE'
   | 'HERALD_ERR_RUNTIME_CLOSED'
   | 'HERALD_ERR_BAD_SETTING'
-  | 'HERALD_ERR_BAD_OPTION';
+  | 'HERALD_ERR_BAD_OPTION'
+  | 'HERALD_ERR_NOT_RECEIVED';
 
 export class RuntimeError extends HeraldError {
   static override readonly brand: symbol = Symbol.for('herald.error.RuntimeError');

@@ -7,11 +7,11 @@
  * that no receive matches rejects the receive with ActorAborted, which ends the function.
  */
 import type { Address, AnyMessage } from '@herald/codec';
-import { Cell } from './cell.js';
+import { Cell, matches, splitArgs } from './cell.js';
 import type { TimerHandle } from './clock.js';
-import type { Envelope } from './envelope.js';
+import { isAnswer, NO_CORRELATION, type Envelope } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
-import { Stop, TimedOut } from './messages.js';
+import { Stop, TimedOut, Unanswered } from './messages.js';
 import { microtask } from './scheduler.js';
 import type { Matcher, ReceiveOptions, Self } from './self.js';
 
@@ -19,6 +19,8 @@ const CLASS_MATCH = 0;
 const CLASS_SAVE = 1;
 const CLASS_STOP = 2;
 const CLASS_DEAD = 3;
+const CLASS_LATE = 4;
+const CLASS_DROP = 5;
 
 interface Waiter {
   readonly types: readonly Matcher[];
@@ -26,18 +28,27 @@ interface Waiter {
   readonly resolve: (message: AnyMessage) => void;
   readonly reject: (error: unknown) => void;
   timer: TimerHandle | undefined;
+  /** The ask's request correlation; NO_CORRELATION for a plain receive. */
+  readonly correlation: number;
+  /**
+   * False while an ask looks at what was queued before its request went out: none of that
+   * can be its answer, so nothing uncorrelated matches then (it is saved).
+   */
+  current: boolean;
+  /** The cell the ask's guard is registered on (the target, or the proxy it sits behind). */
+  guard: Cell | undefined;
 }
 
-function matches(types: readonly Matcher[], type: string): boolean {
-  for (let i = 0; i < types.length; i++) {
-    const t = (types[i] as Matcher).type;
-    if (t === type || t === '*') return true;
+function classify(waiter: Waiter, envelope: Envelope): number {
+  const type = envelope.message.type;
+  const correlation = envelope.correlation;
+  if (isAnswer(correlation)) {
+    // An answer answers its own ask or nothing: never a receive, never another ask.
+    if (waiter.correlation !== NO_CORRELATION && correlation === waiter.correlation + 1)
+      return type === Unanswered.type || matches(waiter.types, type) ? CLASS_MATCH : CLASS_DEAD;
+    return type === Unanswered.type ? CLASS_DROP : CLASS_LATE;
   }
-  return false;
-}
-
-function classify(waiter: Waiter, type: string): number {
-  if (matches(waiter.types, type)) return CLASS_MATCH;
+  if (waiter.current && matches(waiter.types, type)) return CLASS_MATCH;
   const save = waiter.save;
   if (save !== undefined) {
     if (save === 'all') {
@@ -45,14 +56,6 @@ function classify(waiter: Waiter, type: string): number {
     } else if (matches(save, type)) return CLASS_SAVE;
   }
   return type === Stop.type ? CLASS_STOP : CLASS_DEAD;
-}
-
-function splitArgs(args: readonly unknown[]): { types: Matcher[]; options: ReceiveOptions } {
-  const last = args[args.length - 1];
-  if (last !== undefined && typeof last === 'object' && last !== null && !('type' in last)) {
-    return { types: args.slice(0, -1) as Matcher[], options: last as ReceiveOptions };
-  }
-  return { types: args as Matcher[], options: {} };
 }
 
 export class FunctionCell extends Cell {
@@ -93,11 +96,10 @@ export class FunctionCell extends Cell {
 
   /** Hands one envelope to a waiting receive, or saves / dead-letters / aborts. */
   #offer(waiter: Waiter, envelope: Envelope): boolean {
-    switch (classify(waiter, envelope.message.type)) {
+    switch (classify(waiter, envelope)) {
       case CLASS_MATCH:
         this.#settle(waiter);
-        this.returnAddress = envelope.from;
-        this.toAddress = envelope.to;
+        this.noteReceived(envelope);
         waiter.resolve(envelope.message);
         return true;
       case CLASS_SAVE:
@@ -108,6 +110,11 @@ export class FunctionCell extends Cell {
         this.#aborting = true;
         waiter.reject(new ActorAborted());
         return true;
+      case CLASS_LATE:
+        this.deadLetter(envelope, 'late-reply');
+        return false;
+      case CLASS_DROP:
+        return false;
       default:
         this.deadLetter(envelope, 'unmatched');
         return false;
@@ -117,6 +124,7 @@ export class FunctionCell extends Cell {
   #settle(waiter: Waiter): void {
     this.#waiter = undefined;
     if (waiter.timer !== undefined) this.core.clock.clearTimeout(waiter.timer);
+    if (waiter.guard !== undefined) waiter.guard.removeAskGuard(waiter.correlation);
   }
 
   process(budget: number): number {
@@ -132,6 +140,22 @@ export class FunctionCell extends Cell {
   }
 
   override receive(...args: unknown[]): Promise<any> {
+    const { types, options } = splitArgs(args);
+    return this.#wait(types, options, undefined, undefined);
+  }
+
+  /**
+   * Waits for a message. For an ask (`to` and `request` given) the request is sent once the
+   * waiter is in place, and the answer is the envelope carrying its correlation, or an
+   * uncorrelated message of a matching type that arrives after the request (a sender that
+   * used `send()` rather than `reply()`).
+   */
+  #wait(
+    types: readonly Matcher[],
+    options: ReceiveOptions,
+    to: Address | undefined,
+    request: AnyMessage | undefined,
+  ): Promise<any> {
     if (this.#waiter !== undefined) {
       return Promise.reject(
         new RuntimeError(
@@ -141,22 +165,31 @@ export class FunctionCell extends Cell {
       );
     }
     if (this.#aborting || this.ended) return Promise.reject(new ActorAborted());
-    const { types, options } = splitArgs(args);
-    // Saved messages come back first, in arrival order.
+    const asking = to !== undefined;
+    // Saved messages come back first, in arrival order (not for an ask: what was saved
+    // came before its request).
     const saved = this.#saved;
-    if (saved !== undefined && saved.length > 0) {
+    if (!asking && saved !== undefined && saved.length > 0) {
       for (let i = 0; i < saved.length; i++) {
         const envelope = saved[i] as Envelope;
         if (matches(types, envelope.message.type)) {
           saved.splice(i, 1);
-          this.returnAddress = envelope.from;
-          this.toAddress = envelope.to;
+          this.noteReceived(envelope);
           return Promise.resolve(envelope.message);
         }
       }
     }
     return new Promise((resolve, reject) => {
-      const waiter: Waiter = { types, save: options.save, resolve, reject, timer: undefined };
+      const waiter: Waiter = {
+        types,
+        save: options.save,
+        resolve,
+        reject,
+        timer: undefined,
+        correlation: asking ? this.core.nextCorrelation() : NO_CORRELATION,
+        current: !asking,
+        guard: undefined,
+      };
       this.#waiter = waiter;
       // Messages that arrived while the actor was busy are considered in order.
       while (this.#waiter === waiter) {
@@ -164,13 +197,20 @@ export class FunctionCell extends Cell {
         if (envelope === undefined) break;
         this.#offer(waiter, envelope);
       }
-      if (this.#waiter === waiter && options.timeout !== undefined) {
+      if (this.#waiter !== waiter) return;
+      if (asking) {
+        waiter.current = true;
+        this.core.send(to, request as AnyMessage, this.address, this, waiter.correlation);
+        if (this.#waiter !== waiter) return;
+        waiter.guard = this.core.guardAsk(this, to, waiter.correlation);
+        if (this.#waiter !== waiter) return;
+      }
+      if (options.timeout !== undefined) {
         const after = options.timeout;
         waiter.timer = this.core.clock.setTimeout(() => {
           if (this.#waiter !== waiter) return;
-          this.#waiter = undefined;
-          this.returnAddress = this.address;
-          this.toAddress = this.address;
+          this.#settle(waiter);
+          this.noteNothingReceived();
           resolve(TimedOut({ after, explanation: `no answer within ${after} ms` }));
         }, after);
       }
@@ -179,8 +219,7 @@ export class FunctionCell extends Cell {
 
   override ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
     const { types, options } = splitArgs(args);
-    this.send(to, message);
-    return this.receive(...types, { save: 'all', ...options });
+    return this.#wait(types, { save: 'all', ...options }, to, message);
   }
 
   protected override onEnd(): void {

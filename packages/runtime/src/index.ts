@@ -45,6 +45,7 @@ export {
   Terminated,
   TimedOut,
   Timer,
+  Unanswered,
   Unwatch,
   Watch,
   defineFault,

@@ -6,7 +6,13 @@
  * Model: nats.js `internal_mod.ts` behind `./internal`.
  */
 export { unwrapBehavior } from './behavior.js';
-export { Envelope } from './envelope.js';
+export {
+  Envelope,
+  NO_CORRELATION,
+  answerCorrelation,
+  isAnswer,
+  requestCorrelation,
+} from './envelope.js';
 export { faultFields, lifecycleMessages } from './messages.js';
 export { parseCommandLine, renderValue } from './run.js';
 export { DEFAULT_LOG_INTERVAL_MS, LogThrottle } from './log-throttle.js';

@@ -149,7 +149,23 @@ export const Exhausted = defineFault(
 );
 export type Exhausted = MessageOf<typeof Exhausted>;
 
-/** Matches any message in `receive()`. */
+/**
+ * An ask ended without its answer: the target ended first (`value` is its completion
+ * value), there was no such actor, or the connection the target sits behind was lost
+ * (`value` is the connection's Abandoned or Closed). Every ask can end with it, so its
+ * result type always includes it.
+ */
+export const Unanswered = defineFault(
+  'herald.Unanswered',
+  { address: t.address(), value: t.unknown() },
+  { code: 'HERALD_UNANSWERED', explanation: 'the asked actor ended before it answered' },
+);
+export type Unanswered = MessageOf<typeof Unanswered>;
+
+/**
+ * Matches any message in `receive()` except Stop: a generic loop still ends on Ctrl-C.
+ * List Stop beside it (`receive(Any, Stop)`) to take Stop as a message too.
+ */
 export const Any: MessageType<'*', AnyMessage> = Object.assign(
   () => {
     throw new RuntimeError('HERALD_ERR_NOT_A_MESSAGE', 'Any is a matcher, not a message');
@@ -175,4 +191,5 @@ export const lifecycleMessages = [
   Aborted,
   TimedOut,
   Exhausted,
+  Unanswered,
 ] as const;

@@ -18,7 +18,7 @@ import {
   type Handler,
   type WithOptions,
 } from './behavior.js';
-import type { Cell } from './cell.js';
+import type { AskGuard, Cell } from './cell.js';
 import { FunctionCell } from './function-cell.js';
 import { systemClock, type Clock } from './clock.js';
 import {
@@ -26,7 +26,14 @@ import {
   DEFAULT_MAILBOX_CAPACITY,
   DEFAULT_TURN_BUDGET,
 } from './constants.js';
-import { Envelope, type DeadLetter, type DeadLetterReason } from './envelope.js';
+import {
+  Envelope,
+  MAX_ASK_ID,
+  NO_CORRELATION,
+  requestCorrelation,
+  type DeadLetter,
+  type DeadLetterReason,
+} from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
 import { HandlerCell } from './handler-cell.js';
 import { LogThrottle } from './log-throttle.js';
@@ -41,6 +48,7 @@ import {
   lifecycleMessages,
   Stop,
   Terminated,
+  Unanswered,
   Watch,
   type TimedOut,
 } from './messages.js';
@@ -50,7 +58,7 @@ import type { Matcher, MatchedBy, ReceiveOptions, Self } from './self.js';
 export interface RuntimeOptions {
   /** Shown in logs. */
   readonly name?: string;
-  /** A pino logger; defaults to JSON lines on stderr at `logLevel`. */
+  /** A pino logger; defaults to `createLogger(logLevel)` (stderr, JSON or pretty: logging.ts). */
   readonly logger?: Logger;
   /** Level for the default logger (ignored when `logger` is given). Default 'warn'. */
   readonly logLevel?: LogLevel | string;
@@ -99,13 +107,21 @@ export interface Runtime {
   completion(address: Address): Promise<unknown>;
   /** Sends from outside any actor (the return address is `from`, or nobody). */
   send(to: Address, message: AnyMessage, from?: Address): boolean;
-  /** Sends and waits for a reply of one of `types`, from outside any actor. */
+  /**
+   * Delivers an envelope as it is, return address and correlation kept (for transports:
+   * a message that arrived from a peer). False when it became a dead letter here.
+   */
+  deliver(envelope: Envelope): boolean;
+  /**
+   * Sends and waits for a reply of one of `types`, from outside any actor: Unanswered when
+   * the target ends (or its connection is lost) first, TimedOut after `options.timeout`.
+   */
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     types: D,
     options?: ReceiveOptions,
-  ): Promise<MatchedBy<D[number]> | TimedOut>;
+  ): Promise<MatchedBy<D[number]> | Unanswered | TimedOut>;
   /** Sends Stop. */
   stop(address: Address): void;
   isAlive(address: Address): boolean;
@@ -152,7 +168,21 @@ export interface RuntimeCore {
   /** Log or inspect per-message events. */
   readonly debug: boolean;
   readonly logDebug: boolean;
-  send(to: Address, message: AnyMessage, from: Address, sender?: Cell): boolean;
+  send(
+    to: Address,
+    message: AnyMessage,
+    from: Address,
+    sender?: Cell,
+    correlation?: number,
+  ): boolean;
+  /** A fresh request correlation for an ask. */
+  nextCorrelation(): number;
+  /**
+   * Makes the ask with `correlation` end with Unanswered when the cell that receives for
+   * `to` (the target, or the proxy of the connection it sits behind) ends first; at once
+   * when there is no such cell. Returns the cell the guard is on.
+   */
+  guardAsk(asker: Cell, to: Address, correlation: number): Cell | undefined;
   spawnCell(
     behavior: Behavior | WithOptions<Behavior>,
     args: readonly unknown[],
@@ -185,6 +215,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   readonly runtime: Runtime = this;
   readonly #capacity: number;
   #nextId = 1;
+  #nextAsk = 0;
   #cells = new Map<number, Cell>();
   #topLevel = new Map<number, Deferred>();
   /** Values of recently ended top-level actors, so completion() works after the end too. */
@@ -340,14 +371,24 @@ class HeraldRuntime implements Runtime, RuntimeCore {
 
   // ---- messaging -----------------------------------------------------------------------
 
-  send(to: Address, message: AnyMessage, from: Address = NOBODY, sender?: Cell): boolean {
+  send(
+    to: Address,
+    message: AnyMessage,
+    from: Address = NOBODY,
+    sender?: Cell,
+    correlation: number = NO_CORRELATION,
+  ): boolean {
     if (this.debug && sender !== undefined) {
       if (this.logDebug) sender.log.debug({ to: to.toString(), type: message.type }, 'sent');
       this.emit({ kind: 'sent', actor: sender.address, to, messageType: message.type });
     }
+    return this.deliver(new Envelope(to, from, message, correlation));
+  }
+
+  deliver(envelope: Envelope): boolean {
+    const { to, from, message } = envelope;
     const cell = this.#cells.get(to.local);
     if (cell === undefined) {
-      const envelope = new Envelope(to, from, message);
       if (message.type === Watch.type) {
         // Watching an actor that does not exist: it has, in effect, already ended.
         this.send(
@@ -369,7 +410,34 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       this.deadLetter(envelope, this.#closed ? 'runtime-closed' : 'no-such-actor');
       return false;
     }
-    return cell.deliver(new Envelope(to, from, message));
+    return cell.deliver(envelope);
+  }
+
+  nextCorrelation(): number {
+    this.#nextAsk = this.#nextAsk >= MAX_ASK_ID ? 1 : this.#nextAsk + 1;
+    return requestCorrelation(this.#nextAsk);
+  }
+
+  guardAsk(asker: Cell, to: Address, correlation: number): Cell | undefined {
+    const target = this.#cells.get(to.local);
+    if (target === undefined || target.ended) {
+      asker.deliver(
+        new Envelope(
+          asker.address,
+          to,
+          Unanswered({
+            address: to,
+            value: Faulted({ code: 'HERALD_NO_SUCH_ACTOR', explanation: `no actor at ${to}` }),
+            explanation: `no actor at ${to}`,
+          }),
+          correlation + 1,
+        ),
+      );
+      return undefined;
+    }
+    const guard: AskGuard = { asker, to, correlation };
+    target.addAskGuard(guard);
+    return target;
   }
 
   async ask<const D extends readonly Matcher[]>(
@@ -377,9 +445,9 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     message: AnyMessage,
     types: D,
     options: ReceiveOptions = {},
-  ): Promise<MatchedBy<D[number]> | TimedOut> {
+  ): Promise<MatchedBy<D[number]> | Unanswered | TimedOut> {
     const asker = async (self: Self) => self.ask(to, message, ...types, options);
-    return (await this.run(asker)) as MatchedBy<D[number]> | TimedOut;
+    return (await this.run(asker)) as MatchedBy<D[number]> | Unanswered | TimedOut;
   }
 
   stop(address: Address): void {

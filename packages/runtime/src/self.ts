@@ -1,7 +1,8 @@
 import type { Address, AnyMessage } from '@herald/codec';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
-import type { TimedOut } from './messages.js';
+import type { Envelope } from './envelope.js';
+import type { TimedOut, Unanswered } from './messages.js';
 import type { Runtime } from './runtime.js';
 
 export interface ReceiveOptions {
@@ -56,14 +57,34 @@ export interface Self {
   readonly log: Logger;
   /** Return address of the message received last: where `reply()` sends. */
   readonly returnAddress: Address;
-  /** The full address the last message was sent to (a hop stack for relayed messages). */
+  /**
+   * The address the last message was sent to, as this process sees it: for a message that
+   * came over a connection, the one hop that names this actor here, not the sender's stack.
+   */
   readonly toAddress: Address;
 
-  /** Sends with this actor as the return address. False when it became a dead letter here. */
+  /**
+   * Sends with this actor as the return address. False when it became a dead letter here;
+   * true means only that it left this actor: a message can still become a dead letter
+   * later (on a connection, or on the far side), observed with `runtime.onDeadLetter`.
+   */
   send(to: Address, message: AnyMessage): boolean;
-  /** Sends to the return address of the message received last. */
+  /**
+   * Answers the message received last (its return address, and its ask's correlation, so
+   * the asker takes it as the answer to that request and no other).
+   */
   reply(message: AnyMessage): boolean;
-  /** Sends with another return address, taking this actor out of the conversation. */
+  /**
+   * Answers `request`, a message this actor received (or, in a handler, its envelope),
+   * however many messages were received since: `reply()` bound to one message. Throws
+   * HERALD_ERR_NOT_RECEIVED for a message this actor did not receive.
+   */
+  replyTo(request: AnyMessage | Envelope, message: AnyMessage): boolean;
+  /**
+   * Sends with another return address, taking this actor out of the conversation. When
+   * `returnAddress` is the sender of the request being handled, the request's correlation
+   * goes along, so the final `reply()` answers the original ask.
+   */
   forward(to: Address, message: AnyMessage, returnAddress: Address): boolean;
 
   /** Starts a child. Its completion value comes back as Completed from the child's address. */
@@ -96,25 +117,32 @@ export interface Self {
   ): Promise<Received<D> | TimedOut>;
 
   /**
-   * Sends `message` to `to` and waits for a reply of one of the given types. Other
-   * messages that arrive meanwhile are saved for later. Function actors only. Typed as
-   * `receive` is.
+   * Sends `message` to `to` as a request with a fresh correlation and waits for its
+   * answer: a `reply()` to this request of one of the given types (or a message of one of
+   * those types sent without `reply()` after the request). An answer to another (earlier)
+   * ask is a `late-reply` dead letter, never this ask's answer. Ends with Unanswered at
+   * once when `to` ends first, does not exist, or sits behind a connection that is lost;
+   * with TimedOut after `timeout`.
+   *
+   * Function actors block: other messages that arrive meanwhile are saved for later, and a
+   * Stop ends the actor. Handler and machine actors do not block: the promise settles
+   * while they go on handling messages.
    */
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...types: D
-  ): Promise<Received<D>>;
+  ): Promise<Received<D> | Unanswered>;
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...args: [...types: D, options: UntimedOptions]
-  ): Promise<Received<D>>;
+  ): Promise<Received<D> | Unanswered>;
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
     ...args: [...types: D, options: ReceiveOptions]
-  ): Promise<Received<D> | TimedOut>;
+  ): Promise<Received<D> | Unanswered | TimedOut>;
 
   /** Ends the actor with `value` (handler actors; function actors return instead). */
   complete(value?: unknown): void;

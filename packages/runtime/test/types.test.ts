@@ -15,6 +15,7 @@ import {
   herald,
   Stop,
   TimedOut,
+  Unanswered,
   type Runtime,
   type Self,
   type Timer,
@@ -104,16 +105,16 @@ describe('types - receive', () => {
 });
 
 describe('types - ask', () => {
-  it('self.ask narrows to the reply types, with TimedOut only when timed', async () => {
+  it('self.ask narrows to the reply types and Unanswered, with TimedOut only when timed', async () => {
     const r = rt();
     const value = await r.run(async (self: Self) => {
       const server = self.spawn(echo);
       const pong = await self.ask(server, Ping({ n: 3 }), Pong);
-      expectTypeOf(pong).toEqualTypeOf<Pong>();
+      expectTypeOf(pong).toEqualTypeOf<Pong | Unanswered>();
       const timed = await self.ask(server, Ping({ n: 4 }), Pong, Bye, { timeout: 1_000 });
-      expectTypeOf(timed).toEqualTypeOf<Pong | Bye | TimedOut>();
+      expectTypeOf(timed).toEqualTypeOf<Pong | Bye | Unanswered | TimedOut>();
       self.send(server, Bye({ reason: 'done' }));
-      return [pong.n, TimedOut.is(timed) ? 0 : timed.type];
+      return [Pong.is(pong) ? pong.n : 0, Pong.is(timed) || Bye.is(timed) ? timed.type : 0];
     });
     expect(value).toEqual([3, 'Pong']);
   });
@@ -122,7 +123,7 @@ describe('types - ask', () => {
     const r = rt();
     const server = r.spawn(echo);
     const answer = await r.ask(server, Ping({ n: 5 }), [Pong]);
-    expectTypeOf(answer).toEqualTypeOf<Pong | TimedOut>();
+    expectTypeOf(answer).toEqualTypeOf<Pong | Unanswered | TimedOut>();
     // @ts-expect-error -- TimedOut has no n: the answer must be narrowed first
     void answer.n;
     expect(Pong.is(answer) && answer.n).toBe(5);

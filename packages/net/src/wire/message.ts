@@ -1,6 +1,6 @@
 /**
- * MESSAGE header: body mode, `to` and `return` hop stacks, interned type name, address
- * space, then the body. Normative layout: docs/wire-protocol.md, "MESSAGE".
+ * MESSAGE header: body mode, `to` and `return` hop stacks, interned type name, correlation,
+ * address space, then the body. Normative layout: docs/wire-protocol.md, "MESSAGE".
  */
 import { ByteReader, ByteWriter, decodeUtf8, utf8Encoder, varintSize } from './bytes.js';
 import {
@@ -22,6 +22,11 @@ export interface WireMessage {
   readonly ret: readonly number[];
   /** Stable message type name, 1..128 UTF-8 bytes. */
   readonly typeName: string;
+  /**
+   * Which ask this message is (even, `2·id`) or answers (odd, `2·id + 1`); 0 or absent =
+   * none. A u32, carried verbatim (relays keep it).
+   */
+  readonly correlation?: number;
   /** Addresses referenced from the body, carried outside it so relays can translate them. */
   readonly space: readonly (readonly number[])[];
   /** The encoded body (opaque to this layer). */
@@ -180,10 +185,22 @@ export function prepareHeader(msg: WireMessage, table: TypeTableEncoder): Prepar
   }
   checkStack(msg.to, 'to');
   checkStack(msg.ret, 'ret');
+  const correlation = msg.correlation ?? 0;
+  if (!Number.isInteger(correlation) || correlation < 0 || correlation > 0xffff_ffff) {
+    throw new WireError(
+      'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+      `correlation ${correlation} is not a u32`,
+    );
+  }
   if (msg.space.length > MAX_SPACE_ENTRIES) {
     throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `space of ${msg.space.length}`);
   }
-  let size = 1 + stackSize(msg.to) + stackSize(msg.ret) + varintSize(msg.space.length);
+  let size =
+    1 +
+    stackSize(msg.to) +
+    stackSize(msg.ret) +
+    varintSize(correlation) +
+    varintSize(msg.space.length);
   for (const s of msg.space) {
     checkStack(s, 'space address');
     size += stackSize(s);
@@ -243,6 +260,7 @@ export function writeHeader(w: ByteWriter, p: PreparedHeader): void {
     w.varint(p.newName.length);
     w.bytes(p.newName);
   }
+  w.varint(m.correlation ?? 0);
   w.varint(m.space.length);
   for (const s of m.space) writeStack(w, s);
 }
@@ -274,6 +292,7 @@ export function readHeader(r: ByteReader, table: TypeTableDecoder): WireMessageH
   const to = readStack(r, 'to');
   const ret = readStack(r, 'ret');
   const typeName = table.read(r);
+  const correlation = r.varint('correlation');
   const count = r.varint('space count');
   if (count > MAX_SPACE_ENTRIES) {
     throw new WireError('HERALD_ERR_WIRE_HEADER_LIMIT', `space of ${count} addresses`);
@@ -283,7 +302,7 @@ export function readHeader(r: ByteReader, table: TypeTableDecoder): WireMessageH
   if (r.pos - start > MAX_MESSAGE_HEADER_BYTES) {
     throw new WireError('HERALD_ERR_WIRE_HEADER_LIMIT', `header of ${r.pos - start} bytes`);
   }
-  return { bodyMode, to, ret, typeName, space };
+  return { bodyMode, to, ret, typeName, correlation, space };
 }
 
 /** Decode a MESSAGE frame body. The returned `body` is a view into `bytes`. */

@@ -23,6 +23,7 @@ const wireMessage: fc.Arbitrary<WireMessage> = fc.record({
   to: stack,
   ret: stack,
   typeName: fc.string({ minLength: 1, maxLength: 40 }),
+  correlation: hop,
   space: fc.array(stack, { maxLength: 8 }),
   body: fc.uint8Array({ maxLength: 100 }),
 });
@@ -59,13 +60,26 @@ describe('MESSAGE header', () => {
     }
   });
 
+  it('carries the correlation after the type, verbatim, through the largest u32', () => {
+    const enc = new TypeTableEncoder();
+    const dec = new TypeTableDecoder();
+    for (const correlation of [0, 1, 2, 127, 128, 0xffff_ffff]) {
+      const back = decodeMessage(encodeMessage(msg({ correlation }), enc), dec);
+      expect(back.correlation).toBe(correlation);
+    }
+    expectCode(
+      () => encodeMessage(msg({ correlation: 2 ** 32 }), enc),
+      'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+    );
+  });
+
   it('sends a type name once, then a 1-byte reference', () => {
     const enc = new TypeTableEncoder();
     const first = encodeMessage(msg({ body: new Uint8Array(0) }), enc);
     const second = encodeMessage(msg({ body: new Uint8Array(0) }), enc);
     expect(second.length).toBe(first.length - 1 - 'test.Hello'.length);
-    // bodyMode, to [1], ret [2], type ref 0 (even: id 0), space count 0
-    expect(Array.from(second)).toEqual([0, 1, 1, 1, 2, 0, 0]);
+    // bodyMode, to [1], ret [2], type ref 0 (even: id 0), correlation 0, space count 0
+    expect(Array.from(second)).toEqual([0, 1, 1, 1, 2, 0, 0, 0]);
   });
 
   it('uses compact varints: a hop of 300 takes 2 bytes', () => {
@@ -163,7 +177,8 @@ describe('MESSAGE header', () => {
       'HERALD_ERR_WIRE_HEADER_LIMIT',
     );
     expectCode(
-      () => decodeMessage(Uint8Array.of(0, 0, 0, 1, 1, 0x41, 0x81, 0x08), new TypeTableDecoder()),
+      () =>
+        decodeMessage(Uint8Array.of(0, 0, 0, 1, 1, 0x41, 0, 0x81, 0x08), new TypeTableDecoder()),
       'HERALD_ERR_WIRE_HEADER_LIMIT',
     );
   });
