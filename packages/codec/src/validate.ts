@@ -25,9 +25,8 @@
  *   before the memo starts, in tree mode, and once after).
  * - The work counter (`codecProbe.validationWork`) counts those walks, for the tests.
  * - `t.json()` in graph mode measures each distinct object once (size and height memoised),
- *   rejects cycles, and bounds the expanded size (the value written out as a tree). An
- *   object found too deep is measured again only when reached by a shorter path, so at most
- *   MAX_JSON_DEPTH times.
+ *   rejects cycles, and bounds the expanded size (the value written out as a tree) and the
+ *   height (the longest path).
  * - Cycles meet unions: a value checked against a schema node while it is still being
  *   checked (a cycle) is assumed valid; if it then fails, results built on that assumption
  *   cannot be trusted, so the failure is final (`fatal`): no union tries another option.
@@ -71,10 +70,8 @@ interface MemoEntry {
 /** States of a JSON object measured in graph mode. */
 const MEASURING = 0;
 const MEASURED = 1;
-/** Not JSON whatever the path to it: a cycle, a non-JSON value, too large. */
+/** Not JSON, whatever the path to it: holds a cycle, a non-JSON value, or too many nodes. */
 const NOT_JSON = 2;
-/** Too deep when reached at `depth` or deeper; may be measured again from a shallower path. */
-const TOO_DEEP = 3;
 
 interface JsonEntry {
   state: number;
@@ -82,7 +79,13 @@ interface JsonEntry {
   nodes: number;
   /** Objects on the longest chain down from here, this one included. */
   height: number;
-  depth: number;
+}
+
+/** An object being measured: its children (a snapshot) and the next one to look at. */
+interface JsonFrame {
+  readonly items: readonly unknown[];
+  next: number;
+  readonly entry: JsonEntry;
 }
 
 interface Context {
@@ -242,98 +245,109 @@ function isJson(value: unknown, depth: number, c: Context): boolean {
   }
 }
 
-/** Height of the value last measured by `measureJson` (0 for a primitive). */
-let measuredHeight = 0;
-const MEASURE_NOT_JSON = -1;
-const MEASURE_TOO_DEEP = -2;
+/** `jsonLeaf` of an object or array: it has children to measure. */
+const JSON_CONTAINER = 0;
+const JSON_INVALID = -1;
 
-/**
- * Graph mode: the expanded node count of a JSON value, or a negative MEASURE_* reason. Each
- * distinct object is walked once (size and height memoised): a DAG of shared arrays costs
- * its number of objects, not its number of paths. An object met again while it is measured
- * is a cycle, which JSON cannot hold.
- */
-function measureJson(value: unknown, depth: number, c: Context): number {
+/** 1 for a JSON primitive, JSON_CONTAINER for an object or array, JSON_INVALID otherwise. */
+function jsonLeaf(value: unknown): number {
   switch (typeof value) {
     case 'string':
     case 'boolean':
-      measuredHeight = 0;
       return 1;
     case 'number':
-      measuredHeight = 0;
-      return Number.isFinite(value) ? 1 : MEASURE_NOT_JSON;
+      return Number.isFinite(value) ? 1 : JSON_INVALID;
     case 'object':
-      if (value === null) {
-        measuredHeight = 0;
-        return 1;
-      }
-      break;
+      return value === null ? 1 : JSON_CONTAINER;
     default:
-      return MEASURE_NOT_JSON;
+      return JSON_INVALID;
   }
-  const memo = (c.json ??= new Map());
-  let entry = memo.get(value);
-  if (entry !== undefined) {
-    switch (entry.state) {
-      case MEASURED:
-        if (depth + entry.height > MAX_JSON_DEPTH) return MEASURE_TOO_DEEP;
-        measuredHeight = entry.height;
-        return entry.nodes;
-      case TOO_DEEP:
-        if (depth >= entry.depth) return MEASURE_TOO_DEEP;
-        break; // reached from a shallower path: measure it again from here
-      default:
-        return MEASURE_NOT_JSON; // a cycle, or known not to be JSON
-    }
-  }
-  if (depth >= MAX_JSON_DEPTH) return MEASURE_TOO_DEEP;
-  if (!Array.isArray(value) && !isPlainObject(value)) return MEASURE_NOT_JSON;
-  if (entry === undefined) {
-    entry = { state: MEASURING, nodes: 0, height: 0, depth };
-    memo.set(value, entry);
-  }
-  entry.state = MEASURING;
-  entry.depth = depth;
-  c.work++;
-  let nodes = 1;
-  let height = 1;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) {
-      const n = measureJson(value[i], depth + 1, c);
-      if (n < 0) return abandonJson(entry, n);
-      nodes += n;
-      if (measuredHeight >= height) height = measuredHeight + 1;
-      if (nodes > c.jsonBudget) return abandonJson(entry, MEASURE_NOT_JSON);
-    }
-  } else {
-    for (const key in value) {
-      const n = measureJson((value as Record<string, unknown>)[key], depth + 1, c);
-      if (n < 0) return abandonJson(entry, n);
-      nodes += n;
-      if (measuredHeight >= height) height = measuredHeight + 1;
-      if (nodes > c.jsonBudget) return abandonJson(entry, MEASURE_NOT_JSON);
-    }
-  }
-  entry.state = MEASURED;
-  entry.nodes = nodes;
-  entry.height = height;
-  measuredHeight = height;
-  return nodes;
 }
 
-function abandonJson(entry: JsonEntry, reason: number): number {
-  entry.state = reason === MEASURE_TOO_DEEP ? TOO_DEEP : NOT_JSON;
-  return reason;
+/**
+ * Graph mode: measures a JSON value (expanded node count and height), or returns null when it
+ * is not JSON (a non-JSON value, a cycle, or more nodes than the budget). Each distinct
+ * object is measured once and remembered for the whole message, with an explicit stack
+ * (depth is checked on the exact height afterwards, so no path needs measuring twice): a DAG
+ * of shared arrays costs its number of objects, not its number of paths.
+ */
+function measureJson(root: unknown, c: Context): JsonEntry | null {
+  const leaf = jsonLeaf(root);
+  if (leaf === JSON_INVALID) return null;
+  if (leaf !== JSON_CONTAINER) return JSON_PRIMITIVE;
+  const memo = (c.json ??= new Map());
+  const stack: JsonFrame[] = [];
+  let value = root as object;
+  for (;;) {
+    // Enter `value`: a measured object completes at once, a new one gets a frame.
+    let done: JsonEntry | null = null;
+    const known = memo.get(value);
+    if (known !== undefined) {
+      // Met while being measured: a cycle, which JSON cannot hold.
+      if (known.state !== MEASURED) return notJson(stack);
+      done = known;
+    } else {
+      const items = Array.isArray(value)
+        ? (value as unknown[])
+        : isPlainObject(value)
+          ? Object.values(value)
+          : null;
+      if (items === null) return notJson(stack);
+      c.work++;
+      const entry: JsonEntry = { state: MEASURING, nodes: 1, height: 1 };
+      memo.set(value, entry);
+      stack.push({ items, next: 0, entry });
+    }
+    // Fold finished objects into their parents until one has an object child to enter.
+    for (;;) {
+      const top = stack[stack.length - 1];
+      if (done !== null) {
+        if (top === undefined) return done;
+        top.entry.nodes += done.nodes;
+        if (done.height >= top.entry.height) top.entry.height = done.height + 1;
+        if (top.entry.nodes > c.jsonBudget) return notJson(stack);
+        done = null;
+      }
+      if (top === undefined) return null; // unreachable: the root always has a frame here
+      let child: object | null = null;
+      while (top.next < top.items.length) {
+        const item = top.items[top.next++];
+        const n = jsonLeaf(item);
+        if (n === JSON_CONTAINER) {
+          child = item as object;
+          break;
+        }
+        if (n === JSON_INVALID) return notJson(stack);
+        top.entry.nodes += n;
+      }
+      if (child !== null) {
+        value = child;
+        break;
+      }
+      if (top.entry.nodes > c.jsonBudget) return notJson(stack);
+      top.entry.state = MEASURED;
+      stack.pop();
+      done = top.entry;
+    }
+  }
+}
+
+const JSON_PRIMITIVE: JsonEntry = { state: MEASURED, nodes: 1, height: 0 };
+
+/** Every object being measured holds the offending one: none of them is JSON. */
+function notJson(stack: readonly JsonFrame[]): null {
+  for (const frame of stack) frame.entry.state = NOT_JSON;
+  return null;
 }
 
 const JSON_EXPECTED = `expected a JSON value (no cycles, depth < ${MAX_JSON_DEPTH})`;
 
 const checkJson: Checker = (v, c) => {
   if (!c.graph) return isJson(v, 0, c) ? v : fail(c, JSON_EXPECTED);
-  const nodes = measureJson(v, 0, c);
-  if (nodes < 0) return fail(c, JSON_EXPECTED);
+  const size = measureJson(v, c);
+  if (size === null || size.height > MAX_JSON_DEPTH) return fail(c, JSON_EXPECTED);
   // Shared sub-values are fine, but not an expansion beyond what one message may carry.
-  c.jsonBudget -= nodes;
+  c.jsonBudget -= size.nodes;
   if (c.jsonBudget < 0) {
     return fail(c, 'JSON values with shared references expand beyond the message size limit');
   }
