@@ -63,7 +63,8 @@ describe('HeraldError', () => {
     expect(runtime instanceof CodecError).toBe(false);
     expect(new Error('x') instanceof HeraldError).toBe(false);
     expect({ code: 'HERALD_ERR_SCHEMA' } instanceof HeraldError).toBe(false);
-    expect(null instanceof HeraldError).toBe(false);
+    const nothing: unknown = null;
+    expect(nothing instanceof HeraldError).toBe(false);
   });
 
   it('a subclass without a brand of its own still answers instanceof by its prototype', () => {
@@ -172,6 +173,7 @@ describe('every throw in the packages carries a code', () => {
     'GroupError',
     'BadPolicyError',
     'BadGroupError',
+    'TestingError',
   ]);
 
   function sources(dir: string): string[] {
@@ -182,7 +184,7 @@ describe('every throw in the packages carries a code', () => {
     });
   }
 
-  it.each(['codec', 'runtime', 'net'])('@herald/%s throws only Herald errors', (pkg) => {
+  it.each(['codec', 'runtime', 'net', 'testing'])('@herald/%s throws only Herald errors', (pkg) => {
     const offenders: string[] = [];
     for (const file of sources(join(ROOT, 'packages', pkg, 'src'))) {
       const text = readFileSync(file, 'utf8');

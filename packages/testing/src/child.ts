@@ -18,6 +18,7 @@ import { createRequire } from 'node:module';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
 import { waitFor } from './wait.js';
+import { TestingError } from './errors.js';
 
 /** Default bound on every wait (tsx start-up alone can take a second on a loaded machine). */
 export const DEFAULT_CHILD_WAIT_MS = 10_000;
@@ -187,7 +188,10 @@ export function spawnScript(
       () => {
         const result = check();
         if (result === undefined && exitStatus !== undefined) {
-          throw new Error(`${what}: the child exited first.\n${describe()}`);
+          throw new TestingError(
+            'HERALD_ERR_TEST_FAILED',
+            `${what}: the child exited first.\n${describe()}`,
+          );
         }
         return result;
       },

@@ -17,6 +17,7 @@
  */
 import net from 'node:net';
 import { DEFAULT_WAIT_MS, Signal, waitFor } from './wait.js';
+import { TestingError } from './errors.js';
 
 export type RelayDirection = 'to-target' | 'to-client';
 
@@ -352,7 +353,10 @@ export async function startFaultRelay(options: FaultRelayOptions): Promise<Fault
   server = await listen(0);
   const address = server.address();
   if (address === null || typeof address === 'string') {
-    throw new Error('fault relay: listening socket has no TCP address');
+    throw new TestingError(
+      'HERALD_ERR_TEST_FAILED',
+      'fault relay: listening socket has no TCP address',
+    );
   }
   port = address.port;
 
@@ -401,7 +405,10 @@ export async function startFaultRelay(options: FaultRelayOptions): Promise<Fault
     },
     delay(ms) {
       if (!Number.isFinite(ms) || ms < 0)
-        throw new RangeError(`fault relay: delay must be a finite number of ms >= 0, not ${ms}`);
+        throw new TestingError(
+          'HERALD_ERR_BAD_OPTION',
+          `fault relay: delay must be a finite number of ms >= 0, not ${ms}`,
+        );
       delayMs = ms;
     },
     resetAll() {
@@ -411,7 +418,8 @@ export async function startFaultRelay(options: FaultRelayOptions): Promise<Fault
       }
     },
     async refuse(on: boolean) {
-      if (closed) throw new Error('fault relay: refuse() after close()');
+      if (closed)
+        throw new TestingError('HERALD_ERR_TEST_MISUSE', 'fault relay: refuse() after close()');
       if (on) stopListening();
       else if (server === undefined) server = await listen(port);
     },

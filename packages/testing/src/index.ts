@@ -11,12 +11,14 @@
  * - the test messages Hello and Welcome, and a server that answers them;
  * - the TCP fault relay: black hole, reset, refuse, delay, byte-by-byte, tampering;
  * - child processes: run a TypeScript script, await its output lines, kill it;
- * - `freePort()`.
+ * - `freePort()`;
+ * - `TestingError`: what these helpers throw, with a stable `code` (docs/errors.md).
  *
  * Network helpers here use real sockets on 127.0.0.1; the simulated (in-memory) network
  * will sit beside them as its own module.
  */
 export { CI_SEEDS, propertySeeds, propertyParameters } from './property.js';
+export { TestingError, type TestingErrorCode } from './errors.js';
 export {
   DEFAULT_WAIT_MS,
   Signal,

@@ -12,6 +12,7 @@
 import type { Address, AnyMessage } from '@herald/codec';
 import type { Envelope, Handler, Runtime, Self } from '@herald/runtime';
 import { DEFAULT_WAIT_MS } from './wait.js';
+import { TestingError } from './errors.js';
 import { Recorder } from './recorder.js';
 
 /** What a probe needs of a message type: its name and its guard (any `defineMessage` result). */
@@ -55,7 +56,9 @@ export class Probe {
 
   /** The actor's own handle (set once it has started, i.e. by the time spawnProbe resolves). */
   get self(): Self {
-    if (this.#self === undefined) throw new Error(`probe ${this.name} has not started`);
+    if (this.#self === undefined) {
+      throw new TestingError('HERALD_ERR_TEST_MISUSE', `probe ${this.name} has not started`);
+    }
     return this.#self;
   }
 

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { TestingError } from './errors.js';
 
 /**
  * Seeds for property-based tests. In CI (`CI` set) every property runs on a fixed list of
@@ -15,7 +16,7 @@ export function propertySeeds(env: NodeJS.ProcessEnv = process.env): number[] {
   if (forced !== undefined && forced !== '') {
     const seed = Number(forced);
     if (!Number.isSafeInteger(seed))
-      throw new RangeError(`HERALD_SEED is not an integer: ${forced}`);
+      throw new TestingError('HERALD_ERR_BAD_OPTION', `HERALD_SEED is not an integer: ${forced}`);
     return [seed];
   }
   if (env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false') return [...CI_SEEDS];
@@ -34,7 +35,10 @@ export function propertyParameters(seed: number, numRuns: number): fc.Parameters
     reporter: (details) => {
       if (!details.failed) return;
       const report = fc.defaultReportMessage(details) ?? 'property failed';
-      throw new Error(`seed ${seed} (replay with HERALD_SEED=${seed})\n${report}`);
+      throw new TestingError(
+        'HERALD_ERR_TEST_FAILED',
+        `seed ${seed} (replay with HERALD_SEED=${seed})\n${report}`,
+      );
     },
   };
 }

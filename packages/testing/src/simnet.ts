@@ -32,6 +32,7 @@ import {
   type TransportListener,
 } from '@herald/net';
 import type { TestClock } from '@herald/runtime';
+import { TestingError } from './errors.js';
 
 /** A link's one-way latency: fixed, or drawn uniformly from [min, max] for each segment. */
 export type SimLatency = number | { readonly min: number; readonly max: number };
@@ -151,11 +152,9 @@ function checkLatency(latency: SimLatency): void {
       ? whole(latency)
       : whole(latency.min) && whole(latency.max) && latency.min <= latency.max;
   if (!ok)
-    throw Object.assign(
-      new RangeError(
-        `simnet: latency must be whole milliseconds ≥ 0 or { min ≤ max }, got ${JSON.stringify(latency)}`,
-      ),
-      { code: 'HERALD_ERR_BAD_OPTION' },
+    throw new TestingError(
+      'HERALD_ERR_BAD_OPTION',
+      `simnet: latency must be whole milliseconds ≥ 0 or { min ≤ max }, got ${JSON.stringify(latency)}`,
     );
 }
 

@@ -4,6 +4,7 @@
  * by then, which is usually the whole diagnosis.
  */
 import type { EventEmitter } from 'node:events';
+import { TestingError } from './errors.js';
 
 /** Default bound on every wait: generous for a loaded CI machine, far below vitest's 60 s. */
 export const DEFAULT_WAIT_MS = 5_000;
@@ -51,7 +52,10 @@ type NotYet = undefined | false;
 /** The error a timed-out wait rejects with. */
 function timeoutError(timeoutMs: number, what: string, describe?: () => string): Error {
   const state = describe === undefined ? '' : `; ${describe()}`;
-  return new Error(`timed out after ${timeoutMs} ms waiting for ${what}${state}`);
+  return new TestingError(
+    'HERALD_ERR_TEST_TIMEOUT',
+    `timed out after ${timeoutMs} ms waiting for ${what}${state}`,
+  );
 }
 
 /**

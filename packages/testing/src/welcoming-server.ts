@@ -6,6 +6,7 @@ import { defineMessage, t, type Address, type AnyMessage, type MessageType } fro
 import type { Runtime } from '@herald/runtime';
 import { listen, Listening, NotListening, type ListenOptions } from '@herald/net';
 import { spawnProbe, type Probe } from './probe.js';
+import { TestingError } from './errors.js';
 
 /** Client → server in tests: the opening of a conversation. */
 export const Hello = defineMessage('test.Hello', { myName: t.string() });
@@ -76,7 +77,10 @@ export async function welcomingServer<H extends AnyMessage = Hello>(
   );
   if (!Listening.is(message)) {
     const explanation = NotListening.is(message) ? message.explanation : message.type;
-    throw new Error(`welcoming server: cannot listen on ${options.port ?? 0}: ${explanation}`);
+    throw new TestingError(
+      'HERALD_ERR_TEST_FAILED',
+      `welcoming server: cannot listen on ${options.port ?? 0}: ${explanation}`,
+    );
   }
   return { server, port: message.listening.port, listener: message.listener };
 }

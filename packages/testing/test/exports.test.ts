@@ -19,6 +19,7 @@ const PINNED = [
   'Signal',
   'SimNetwork',
   'TEST_RUNTIME_CLOSE_TIMEOUT_MS',
+  'TestingError',
   'WELCOMING_SERVER_NAME',
   'Welcome',
   'closeTestRuntimes',
