@@ -14,7 +14,7 @@
  */
 import { concatBytes } from './bytes.js';
 import type { Cipher } from './cipher.js';
-import { closeReasonName } from './close-reasons.js';
+import { CloseReason, closeReasonName } from './close-reasons.js';
 import { MIN_MAX_FRAME_BYTES } from './constants.js';
 import { WireError } from './errors.js';
 import { FrameDecoder, type FrameDecoderOptions, type WireEvent } from './frame-decoder.js';
@@ -269,6 +269,19 @@ export class WireSession {
           return;
         }
         this._state = 'closing';
+        if (info.code === CloseReason.ENCRYPTION_REQUIRED && !this.handshake.encrypt) {
+          // An encrypting acceptor answers a clear HELLO with this CLOSE instead of its own
+          // HELLO (it does no key work first). Report this side's view, as when it reads an
+          // encrypting HELLO: the mismatch is that it is configured without encryption.
+          out.push({
+            type: 'failed',
+            error: new WireError(
+              'HERALD_ERR_WIRE_ENCRYPTION_REFUSED',
+              'the peer requires encryption; this side is configured without it',
+            ),
+          });
+          return;
+        }
         out.push({
           type: 'closed',
           code: info.code,

@@ -578,3 +578,15 @@ describe('handshake - conformance with the written specification', () => {
     expect(Buffer.from(inner as Uint8Array).includes(Buffer.from('spec.Checked'))).toBe(true);
   });
 });
+
+describe('handshake - encryption mismatch seen from each side', () => {
+  it('a clear connector and an encrypting acceptor each report their own reason', () => {
+    const { got } = sessionPair({}, { encrypt: true });
+    expect(got.B).toMatchObject([
+      { type: 'failed', error: { code: 'HERALD_ERR_WIRE_ENCRYPTION_REQUIRED' } },
+    ]);
+    expect(got.A).toMatchObject([
+      { type: 'failed', error: { code: 'HERALD_ERR_WIRE_ENCRYPTION_REFUSED', closeReason: 6 } },
+    ]);
+  });
+});
