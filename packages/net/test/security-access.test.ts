@@ -7,9 +7,16 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { HeraldError } from '@herald/codec';
 import type { Self } from '@herald/runtime';
 import { closeTestRuntimes, testRuntime, waitFor } from '@herald/testing';
-import { connect, listen, type ConnectOptions, type ListenOptions } from '../src/index.js';
+import {
+  connect,
+  connectTo,
+  listen,
+  listenAt,
+  type ConnectOptions,
+  type ListenOptions,
+} from '../src/index.js';
 import { networkOf } from '../src/internal.js';
-import { Terminated } from '@herald/runtime';
+import { createRuntime, Terminated } from '@herald/runtime';
 import {
   Accepted,
   Connected,
@@ -151,4 +158,34 @@ describe('options are checked at the call', () => {
       expect(outcome).toBe('thrown');
     });
   }
+});
+
+describe('options are checked at the call - groups and runtimes', () => {
+  it('connectTo and listenAt check their connection options when the table is declared', () => {
+    for (const make of [
+      () => connectTo({ host: '127.0.0.1', port: 1 }, { maxFrameBytes: 10 }),
+      () => connectTo({ host: '', port: 1 }),
+      () => listenAt({ port: 0 }, { maxConnections: -1 }),
+      () => listenAt({ port: 0 }, { allow: ['300.1.1.1'] }),
+    ]) {
+      expect(make).toThrow(HeraldError);
+      try {
+        make();
+      } catch (error) {
+        expect((error as HeraldError).code).toBe('HERALD_ERR_BAD_OPTION');
+      }
+    }
+  });
+
+  it('createRuntime checks its options', () => {
+    for (const options of [
+      { mailboxCapacity: 0 },
+      { turnBudget: 1.5 },
+      { clock: {} as never },
+      { random: 3 as never },
+      { logLevel: 'loud' },
+    ]) {
+      expect(() => createRuntime(options)).toThrow(HeraldError);
+    }
+  });
 });

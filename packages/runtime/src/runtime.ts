@@ -235,6 +235,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   logDebug = false;
 
   constructor(options: RuntimeOptions) {
+    checkRuntimeOptions(options);
     this.name = options.name ?? 'herald';
     this.clock = options.clock ?? systemClock;
     this.random = options.random ?? Math.random;
@@ -249,8 +250,6 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       DEAD_LETTER_LOG_BURST,
     );
     this.#capacity = options.mailboxCapacity ?? DEFAULT_MAILBOX_CAPACITY;
-    if (!(this.#capacity >= 1))
-      throw new RuntimeError('HERALD_ERR_BAD_OPTION', 'mailboxCapacity must be at least 1');
     this.#refreshDebug();
   }
 
@@ -603,6 +602,34 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       }
     }
   }
+}
+
+/** createRuntime()'s options are checked at the call: HERALD_ERR_BAD_OPTION, nothing started. */
+function checkRuntimeOptions(options: RuntimeOptions): void {
+  const bad = (message: string): never => {
+    throw new RuntimeError('HERALD_ERR_BAD_OPTION', message);
+  };
+  const whole = (key: 'mailboxCapacity' | 'turnBudget', min: number): void => {
+    const value = options[key];
+    if (value !== undefined && (!Number.isSafeInteger(value) || value < min))
+      bad(`${key} must be a whole number of at least ${min}, got ${String(value)}`);
+  };
+  whole('mailboxCapacity', 1);
+  whole('turnBudget', 1);
+  if (options.name !== undefined && typeof options.name !== 'string') bad('name must be a string');
+  if (options.random !== undefined && typeof options.random !== 'function')
+    bad('random must be a function returning numbers in [0, 1)');
+  const clock = options.clock as unknown;
+  if (
+    clock !== undefined &&
+    (typeof clock !== 'object' ||
+      clock === null ||
+      typeof (clock as { now?: unknown }).now !== 'function' ||
+      typeof (clock as { setTimeout?: unknown }).setTimeout !== 'function')
+  )
+    bad('clock must implement now(), setTimeout() and clearTimeout()');
+  if (options.messages !== undefined && !Array.isArray(options.messages))
+    bad('messages must be an array of message types');
 }
 
 /** Creates an independent actor runtime. */

@@ -26,6 +26,7 @@ import type {
 } from '@herald/runtime';
 import { Aborted, Exhausted, Timer } from '@herald/runtime';
 import { close, connect, listen } from '../api.js';
+import { checkConnect, checkListen } from '../option-checks.js';
 import {
   Abandoned,
   Accepted,
@@ -118,6 +119,8 @@ export function connectTo(
   const stableAfterMs = options.stableAfterMs ?? policy.steps[0] ?? policy.regular;
   requireCount('stableAfterMs', stableAfterMs);
   const { backoff: _b, bufferLimit: _l, stableAfterMs: _s, ...connectOptions } = options;
+  // The connect() options are checked here, when the table is declared, not at each retry.
+  checkConnect(at, connectOptions);
   const settings: ConnectToSettings = { at, policy, bufferLimit, stableAfterMs, connectOptions };
   return {
     kind: 'connect-to',
@@ -345,6 +348,7 @@ export function listenAt(
   const policy = options.backoff ?? DEFAULT_LISTEN_RETRY;
   validateBackoffPolicy(policy);
   const { backoff: _b, ...listenOptions } = options;
+  checkListen(at, listenOptions);
   return {
     kind: 'listen-at',
     target: `${at.host ?? '127.0.0.1'}:${at.port}`,
