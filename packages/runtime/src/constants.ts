@@ -16,6 +16,16 @@ export const DEFAULT_CLOSE_TIMEOUT_MS = 5_000;
 /** Default log level of a runtime created without a logger. */
 export const DEFAULT_LOG_LEVEL = 'warn';
 
+/**
+ * Bytes of log lines a log destination holds while its reader is slower than the writer
+ * (a slow terminal, a full pipe). Past it, lines are dropped and counted instead of blocking
+ * the event loop or growing without bound; a burst of this size in one turn still fits.
+ */
+export const DEFAULT_LOG_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** How long a log destination may take to write what it holds when the process exits. */
+export const DEFAULT_LOG_EXIT_FLUSH_MS = 5_000;
+
 /** Exit code of the process runner when the main actor returns a Faulted without `exitCode`. */
 export const EXIT_FAULTED = 1;
 

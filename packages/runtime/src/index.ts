@@ -22,6 +22,8 @@ export {
 export { TestClock, settle, systemClock, type Clock, type TimerHandle } from './clock.js';
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_LOG_BUFFER_BYTES,
+  DEFAULT_LOG_EXIT_FLUSH_MS,
   DEFAULT_LOG_LEVEL,
   DEFAULT_MAILBOX_CAPACITY,
   DEFAULT_TURN_BUDGET,
@@ -32,7 +34,19 @@ export {
 export type { DeadLetter, DeadLetterReason, Envelope } from './envelope.js';
 export { ActorAborted, RuntimeError, type RuntimeErrorCode } from './errors.js';
 export type { InspectionEvent, InspectionListener } from './inspect.js';
-export { createLogger, parseLogLevel, type Logger, type LogLevel } from './logging.js';
+export {
+  LOG_FORMAT_ENV,
+  createLogDestination,
+  createLogger,
+  parseLogLevel,
+  stderrLogDestination,
+  type LogDestination,
+  type LogDestinationOptions,
+  type LogFormat,
+  type Logger,
+  type LoggerOptions,
+  type LogLevel,
+} from './logging.js';
 export { herald } from './machine.js';
 export {
   Aborted,

@@ -229,6 +229,10 @@ export async function run<const S extends Settings, R>(
   }
 
   const logger = createLogger(parseLogLevel(parsed.debugLevel ?? options.logLevel ?? 'warn'));
+  // The log destination writes asynchronously: this waits until what it holds (a fatal line,
+  // the last warnings) is on stderr, before run() writes there itself or exits (bounded, see
+  // logging.ts).
+  const flushLog = () => new Promise<void>((resolve) => logger.flush(() => resolve()));
   const runtime = createRuntime({
     ...options.runtime,
     name,
@@ -263,6 +267,7 @@ export async function run<const S extends Settings, R>(
     const value = await runtime.completion(address);
     if (isFaulted(value)) {
       code = value.exitCode ?? EXIT_FAULTED;
+      await flushLog(); // the actor's last log lines come before its fault on stderr
       await write(stderr, `${value.type}: ${value.code}: ${value.explanation}`);
     } else {
       const text = renderValue(value);
@@ -277,6 +282,7 @@ export async function run<const S extends Settings, R>(
     process.off('SIGINT', onSignal);
     process.off('SIGTERM', onSignal);
   }
+  await flushLog();
   exit(code);
   return code;
 }
