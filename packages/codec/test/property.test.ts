@@ -434,9 +434,17 @@ describe('codec - properties', () => {
               decodeEverywhere(codec, name, plain);
               // The codec's own encoders write unvalidated values too.
               if (typeof raw['type'] === 'string' && catalogue.has(raw['type'])) {
+                const type = raw['type'];
                 onlyCodecErrors(() => {
                   const body = codec.encodeBody(raw as unknown as AnyMessage);
-                  codec.decodeBody(raw['type'] as string, body.body, body.addresses, body.flags);
+                  codec.decodeBody(type, body.body, body.addresses, body.flags);
+                });
+                // Stream bodies: objects arrive as msgpackr records, not maps.
+                const { encoder, decoder } = codec.createStream();
+                onlyCodecErrors(() => {
+                  const body = encoder.encodeBody(raw as unknown as AnyMessage);
+                  if (body.structureUpdate) decoder.applyStructures(body.structureUpdate);
+                  decoder.decodeBody(type, body.body, body.addresses, body.flags);
                 });
               }
             }
