@@ -590,3 +590,36 @@ describe('handshake - encryption mismatch seen from each side', () => {
     ]);
   });
 });
+
+describe('handshake - delivery in any split', () => {
+  it('completes when every handshake byte arrives on its own, both ways', () => {
+    const A = new WireSession({ role: 'connector', identity: client, peerKey: server.publicKey });
+    const B = new WireSession({ role: 'acceptor', identity: server, authorize: true });
+    const got = { A: [] as SessionEvent[], B: [] as SessionEvent[] };
+    const drip = (to: WireSession, bytes: Uint8Array | null, into: SessionEvent[]) => {
+      if (bytes === null) return;
+      for (let i = 0; i < bytes.length; i++) into.push(...to.receive(bytes.subarray(i, i + 1)));
+    };
+    const startA = A.start();
+    const startB = B.start();
+    drip(B, startA, got.B);
+    drip(A, startB, got.A);
+    for (let i = 0; i < 6; i++) {
+      if (B.state === 'authorizing') got.B.push(...B.accept());
+      drip(A, B.flush(), got.A);
+      drip(B, A.flush(), got.B);
+    }
+    expect(types(got.A)).toEqual(['established']);
+    expect(types(got.B)).toEqual(['authorize', 'established']);
+  });
+
+  it('completes when the acceptor READY and its first records arrive in one chunk', () => {
+    const { A, B, got, pump } = authenticated({}, { authorize: true });
+    B.send(msg({ typeName: 'x.First' }));
+    got.B.push(...B.accept());
+    const chunk = B.flush() as Uint8Array; // READY followed by a SEALED record
+    got.A.push(...A.receive(chunk));
+    pump();
+    expect(types(got.A)).toEqual(['established', 'message']);
+  });
+});
