@@ -19,8 +19,9 @@
  * input"):
  * - Every container checker memoises its results per source object once memoisation is on:
  *   from the start in graph mode (a DAG of shared arrays is walked once, not once per path),
- *   and in tree mode from the first union option that fails on an object (a union retries
- *   its options on the same value; without the memo, nested unions cost 2^depth). Failures
+ *   and in tree mode from the first union option that walks an object and then fails (a
+ *   union retries its options on the same value; without the memo, nested unions cost
+ *   2^depth). Failures
  *   are memoised too. So every (object, schema node) pair is walked at most twice (once
  *   before the memo starts, in tree mode, and once after).
  * - The work counter (`codecProbe.validationWork`) counts those walks, for the tests.
@@ -599,11 +600,14 @@ function buildChecker(schema: Schema): Checker {
       const options = schema.options.map(compileSchema);
       return (v, c) => {
         for (const option of options) {
+          const work = c.work;
           const checked = option(v, c);
           if (checked !== FAIL) return checked;
           if (c.fatal) return FAIL;
-          // The next option may walk the same objects again: from now on, remember results.
-          if (c.memo === null && typeof v === 'object' && v !== null) c.memo = new Map();
+          // An option that walked objects before failing may be followed by one that walks
+          // them again: from now on, remember results. (One that failed at once, as a message
+          // of another type does, cost nothing: discriminated unions stay allocation-free.)
+          if (c.memo === null && c.work !== work) c.memo = new Map();
         }
         return fail(c, `${describe(v)} matches no option of the union`);
       };
