@@ -78,12 +78,23 @@ export interface MemoryLink {
 /** Makes the link for bytes going `from` one end `to` the other (called twice per dial). */
 export type MemoryLinkFactory = (from: TransportAddress, to: TransportAddress) => MemoryLink;
 
-/** The default link: each segment arrives on the next turn of the event loop. */
-export const immediateLink: MemoryLinkFactory = () => ({
-  carry: (_segment, arrive) => {
-    setImmediate(arrive);
-  },
-});
+/**
+ * The default link: each segment arrives on the next turn of the event loop (all that were
+ * carried in one turn arrive together, in order, from one setImmediate).
+ */
+export const immediateLink: MemoryLinkFactory = () => {
+  let due: (() => void)[] = [];
+  const deliver = (): void => {
+    const now = due;
+    due = [];
+    for (const arrive of now) arrive();
+  };
+  return {
+    carry: (_segment, arrive) => {
+      if (due.push(arrive) === 1) setImmediate(deliver);
+    },
+  };
+};
 
 export interface MemoryNetworkOptions {
   /** Links between the ends of each connection; default {@link immediateLink}. */
@@ -125,16 +136,24 @@ class Channel {
   #nextSeq = 0;
   #expected = 0;
   readonly #early = new Map<number, Item>();
+  /** Arrived in order, not yet taken; `#head` is the next one (no O(n) shift per item). */
   #ready: Item[] = [];
+  #head = 0;
   #inFlight = 0;
   #blockedWriter: (() => void) | undefined;
   #paused = false;
+  /** The reader asked for more while an item was being handed to it. */
+  #wanted = false;
   #closed = false;
   #pumping = false;
 
-  constructor(link: MemoryLink, window: number) {
+  /** Largest read made by joining ready chunks (the reader's high-water mark). */
+  readonly #readLimit: number;
+
+  constructor(link: MemoryLink, window: number, readLimit: number) {
     this.#link = link;
     this.#window = window;
+    this.#readLimit = readLimit;
   }
 
   /** Sets who takes arriving items (the dial or accept step first, then the stream). */
@@ -166,6 +185,7 @@ class Channel {
 
   /** The reader wants more. */
   resume(): void {
+    this.#wanted = true;
     if (!this.#paused) return;
     this.#paused = false;
     this.#pump();
@@ -177,6 +197,7 @@ class Channel {
     this.#receiver = undefined;
     this.#early.clear();
     this.#ready = [];
+    this.#head = 0;
     this.#inFlight = 0;
     this.#releaseWriter();
   }
@@ -195,24 +216,58 @@ class Channel {
   }
 
   #pump(): void {
-    // A receiver may cause more arrivals synchronously (it never does today, but a push can
-    // run user code); one loop at a time keeps the order.
+    // A link may call arrive() synchronously and a push runs user code ('data' handlers
+    // that write or read): one loop at a time keeps the order.
     if (this.#pumping) return;
     this.#pumping = true;
     try {
-      while (!this.#paused && !this.#closed && this.#ready.length > 0) {
+      while (!this.#paused && !this.#closed && this.#head < this.#ready.length) {
         const receiver = this.#receiver;
         if (receiver === undefined) break;
-        const item = this.#ready.shift() as Item;
+        let item = this.#ready[this.#head] as Item;
+        this.#head++;
         if (item.kind === 'data') {
+          item = this.#coalesce(item);
           this.#inFlight -= item.chunk.length;
           if (this.#inFlight < this.#window) this.#releaseWriter();
         }
-        if (!receiver(item)) this.#paused = true;
+        this.#wanted = false;
+        // A reader that is full waits for resume(), unless it already asked during the push.
+        if (!receiver(item) && !this.#wanted) this.#paused = true;
+      }
+      if (this.#head === this.#ready.length) {
+        this.#ready = [];
+        this.#head = 0;
+      } else if (this.#head > 1024 && this.#head * 2 > this.#ready.length) {
+        this.#ready = this.#ready.slice(this.#head);
+        this.#head = 0;
       }
     } finally {
       this.#pumping = false;
     }
+  }
+
+  /**
+   * Joins the data items ready behind `first` (up to the reader's high-water mark) into one chunk, as a TCP
+   * read returns what has arrived: a reader that was paused gets a few large reads, not one
+   * per write.
+   */
+  #coalesce(first: { readonly kind: 'data'; readonly chunk: Buffer }): {
+    readonly kind: 'data';
+    readonly chunk: Buffer;
+  } {
+    let end = this.#head;
+    let bytes = first.chunk.length;
+    for (; end < this.#ready.length; end++) {
+      const next = this.#ready[end] as Item;
+      if (next.kind !== 'data' || bytes + next.chunk.length > this.#readLimit) break;
+      bytes += next.chunk.length;
+    }
+    if (end === this.#head) return first;
+    const chunks = [first.chunk];
+    for (let i = this.#head; i < end; i++) chunks.push((this.#ready[i] as { chunk: Buffer }).chunk);
+    this.#head = end;
+    return { kind: 'data', chunk: Buffer.concat(chunks, bytes) };
   }
 
   #releaseWriter(): void {
@@ -389,8 +444,8 @@ export class MemoryNetwork {
     return new Promise<TransportConnection>((resolve, reject) => {
       if (signal?.aborted === true) return reject(abortError());
       const local: TransportAddress = { host, port: this.#ephemeralPort(host) };
-      const toServer = new Channel(this.#link(local, to), this.#window);
-      const toClient = new Channel(this.#link(to, local), this.#window);
+      const toServer = new Channel(this.#link(local, to), this.#window, this.#highWaterMark);
+      const toClient = new Channel(this.#link(to, local), this.#window, this.#highWaterMark);
       let settled = false;
       let record: ConnectionRecord | undefined;
       const settle = (): boolean => {
