@@ -39,11 +39,13 @@ export {
 } from './messages.js';
 export {
   sessionOf,
+  type AuthorizeDecision,
   type ConnectAddress,
   type ConnectOptions,
   type ConnectionOptions,
   type ListenAddress,
   type ListenOptions,
+  type PeerInfo,
   type SessionContext,
   type SessionFrame,
 } from './options.js';

@@ -72,7 +72,12 @@ export class Listener implements Handler {
           this.#endpoint = endpoint;
           this.#network.listeners.add(endpoint);
           this.#listening = { host: this.#requested.host, port: endpoint.address.port };
-          const encrypted = this.#options.encrypted === true;
+          const o = this.#options;
+          const encrypted =
+            o.encrypted ??
+            (o.identity !== undefined ||
+              o.allowedPeerKeys !== undefined ||
+              o.requirePeerKey === true);
           self.log.info(
             {
               host: this.#requested.host,

@@ -30,12 +30,24 @@ export const NotListening = defineFault(
 );
 export type NotListening = MessageOf<typeof NotListening>;
 
+/** What a TLS transport established about the peer. */
+export const transportSecurity = t.object({
+  protocol: t.string(),
+  authorized: t.boolean(),
+  peerSubject: t.optional(t.string()),
+  peerFingerprint: t.optional(t.string()),
+});
+
 /** A peer connected and the handshake completed. Sent from the proxy (or the session). */
 export const Accepted = defineMessage('herald.Accepted', {
   listening: hostPort,
   peer: hostPort,
   opened: t.date(),
   encrypted: t.boolean(),
+  /** The peer's proven identity key (`herald-x25519:…`); absent for an anonymous peer. */
+  peerKey: t.optional(t.string()),
+  /** The TLS transport's view of the peer (certificate subject, fingerprint). */
+  security: t.optional(transportSecurity),
   /** The SocketProxy: send here to reach the peer. */
   remote: t.address(),
   /** The session actor, when the listener has one. */
@@ -50,6 +62,10 @@ export const Connected = defineMessage('herald.Connected', {
   local: hostPort,
   opened: t.date(),
   encrypted: t.boolean(),
+  /** The server's proven identity key (`herald-x25519:…`); absent when it is anonymous. */
+  peerKey: t.optional(t.string()),
+  /** The TLS transport's view of the server (certificate subject, fingerprint). */
+  security: t.optional(transportSecurity),
   remote: t.address(),
   session: t.optional(t.address()),
 });

@@ -8,6 +8,7 @@ import { NetError } from './errors.js';
 import { blockListOf } from './access.js';
 import type { ConnectAddress, ConnectionOptions, ListenAddress, ListenOptions } from './options.js';
 import { MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from './wire/constants.js';
+import { checkHandshakeOptions } from './wire/index.js';
 
 function bad(message: string): never {
   throw new NetError('HERALD_ERR_BAD_OPTION', message);
@@ -39,6 +40,38 @@ function checkHost(host: unknown, optional: boolean): void {
   if (host === undefined && optional) return;
   if (typeof host !== 'string' || host.length === 0 || host.length > 255)
     bad(`host must be a non-empty string, got ${JSON.stringify(host)}`);
+}
+
+/** The identity options, checked by the wire layer's own rules for the given role. */
+function checkIdentity(options: ConnectionOptions, role: 'connector' | 'acceptor'): void {
+  if (options.authorize !== undefined && typeof options.authorize !== 'function')
+    bad('authorize must be a function of the peer returning true, false or a reason');
+  if (
+    role === 'connector' &&
+    (options.allowedPeerKeys !== undefined ||
+      options.requirePeerKey !== undefined ||
+      options.authorize !== undefined)
+  )
+    bad('allowedPeerKeys, requirePeerKey and authorize are listen() options');
+  if (role === 'acceptor' && options.peerKey !== undefined)
+    bad(
+      'peerKey is a connect() option (a listener checks clients with allowedPeerKeys or authorize)',
+    );
+  try {
+    checkHandshakeOptions({
+      role,
+      ...(options.encrypted === undefined ? {} : { encrypt: options.encrypted }),
+      ...(options.identity === undefined ? {} : { identity: options.identity }),
+      ...(options.peerKey === undefined ? {} : { peerKey: options.peerKey }),
+      ...(options.allowedPeerKeys === undefined
+        ? {}
+        : { allowedPeerKeys: options.allowedPeerKeys }),
+      ...(options.requirePeerKey === undefined ? {} : { requirePeerKey: options.requirePeerKey }),
+      ...(options.authorize === undefined ? {} : { authorize: true }),
+    });
+  } catch (error) {
+    throw new NetError('HERALD_ERR_BAD_OPTION', (error as Error).message, { cause: error });
+  }
 }
 
 /** Options shared by listen() and connect(). */
@@ -85,6 +118,7 @@ export function checkListen(at: ListenAddress, options: ListenOptions): void {
   checkHost(at.host, true);
   checkPort(at.port, true);
   checkConnectionOptions(options);
+  checkIdentity(options, 'acceptor');
   int(options, 'backlog', 0, 65_535);
   int(options, 'maxConnections', 1);
   int(options, 'maxConnectionsPerAddress', 1);
@@ -97,4 +131,5 @@ export function checkConnect(to: ConnectAddress, options: ConnectionOptions): vo
   checkHost(to.host, false);
   checkPort(to.port, false);
   checkConnectionOptions(options);
+  checkIdentity(options, 'connector');
 }

@@ -4,7 +4,8 @@ import type { Behavior, Self, WithOptions } from '@herald/runtime';
 import type { HostPort } from './messages.js';
 import type { AddressRules } from './access.js';
 import type { Transport } from './transport/transport.js';
-import type { CipherSuite } from './wire/index.js';
+import type { TransportSecurity } from './transport/transport.js';
+import type { CipherSuite, IdentityKeyPair } from './wire/index.js';
 
 /** What a session actor is given, besides its own arguments. */
 export interface SessionContext {
@@ -15,7 +16,24 @@ export interface SessionContext {
   readonly peer: HostPort;
   readonly opened: Date;
   readonly encrypted: boolean;
+  /** The peer's proven identity key (`herald-x25519:…`), or undefined when anonymous. */
+  readonly peerKey?: string;
+  /** What a TLS transport established about the peer (its certificate), if any. */
+  readonly security?: TransportSecurity;
 }
+
+/** Who is asking to connect, as `authorize` sees it. */
+export interface PeerInfo {
+  /** The peer's proven identity key (`herald-x25519:…`), or null for an anonymous peer. */
+  readonly key: string | null;
+  /** Its network address. */
+  readonly address: HostPort;
+  /** What a TLS transport established (client certificate), if any. */
+  readonly security?: TransportSecurity;
+}
+
+/** `true` admits the peer; `false` or a reason (sent in the CLOSE, logged) refuses it. */
+export type AuthorizeDecision = boolean | string;
 
 /** A session to create per connection: `sessionOf(behavior, ...args)`. */
 export interface SessionFrame {
@@ -41,8 +59,32 @@ export function sessionOf<A extends unknown[]>(
 export interface ConnectionOptions {
   /** A session actor per connection; its completion closes the connection with its value. */
   readonly session?: SessionFrame;
-  /** Encrypt the connection (X25519 + XSalsa20-Poly1305). Both ends must agree. Default false. */
+  /**
+   * Encrypt the connection (X25519 + XSalsa20-Poly1305). Both ends must agree. Default
+   * false, or true when any identity option below is given.
+   */
   readonly encrypted?: boolean;
+  /**
+   * This side's static identity key pair (`createIdentity()`, `loadIdentity(path)`), proven
+   * to the peer in the handshake. Without it this side is anonymous (docs/security.md).
+   */
+  readonly identity?: IdentityKeyPair;
+  /**
+   * connect(): the server's public key (`herald-x25519:…` or 32 bytes), or a list during a
+   * key rotation. Any other key fails with NotConnected{ reason: 'peer-key-mismatch' }
+   * before this side reveals its own identity.
+   */
+  readonly peerKey?: string | Uint8Array | readonly (string | Uint8Array)[];
+  /** listen(): the client keys that may connect; others get `not-authorized`. */
+  readonly allowedPeerKeys?: Iterable<string | Uint8Array>;
+  /** listen(): refuse clients that do not prove a static key (anonymous peers). */
+  readonly requirePeerKey?: boolean;
+  /**
+   * listen(): decides per peer once it has proven its key (or is anonymous and allowed so
+   * far), before anything opens: a token check, a database look-up. May be async; a throw
+   * or a rejection refuses. Nothing of the connection is visible to actors until it admits.
+   */
+  readonly authorize?: (peer: PeerInfo) => AuthorizeDecision | Promise<AuthorizeDecision>;
   /**
    * The cipher implementation. Default: sodium-native when installed, else tweetnacl (the
    * same wire format either way; see docs/encryption.md).

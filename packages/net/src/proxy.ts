@@ -66,7 +66,7 @@ import {
 } from './messages.js';
 import type { Network } from './network.js';
 import type { ConnectionOptions } from './options.js';
-import type { TransportConnection } from './transport/transport.js';
+import type { TransportConnection, TransportSecurity } from './transport/transport.js';
 import {
   CloseReason,
   closeReasonName,
@@ -117,6 +117,7 @@ export class SocketProxy implements Handler {
   #logCache: Logger | undefined;
   #phase: Phase;
   #peer: HostPort = { host: '', port: 0 };
+  #security: TransportSecurity | undefined;
   #local: HostPort = { host: '', port: 0 };
   #opened = new Date(0);
   #session: Address | undefined;
@@ -137,7 +138,16 @@ export class SocketProxy implements Handler {
     this.#phase = setup.role === 'connector' ? 'connecting' : 'handshaking';
     this.#wire = new WireSession({
       role: setup.role,
-      encrypt: o.encrypted === true,
+      ...(o.encrypted === undefined ? {} : { encrypt: o.encrypted }),
+      ...(o.identity === undefined ? {} : { identity: o.identity }),
+      ...(o.peerKey === undefined || setup.role !== 'connector' ? {} : { peerKey: o.peerKey }),
+      ...(o.allowedPeerKeys === undefined || setup.role !== 'acceptor'
+        ? {}
+        : { allowedPeerKeys: o.allowedPeerKeys }),
+      ...(o.requirePeerKey === undefined || setup.role !== 'acceptor'
+        ? {}
+        : { requirePeerKey: o.requirePeerKey }),
+      ...(o.authorize === undefined || setup.role !== 'acceptor' ? {} : { authorize: true }),
       keepaliveMs: o.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS,
       cipherSuite: o.cipherSuite ?? setup.network.cipherSuite,
       ...(o.maxFrameBytes === undefined ? {} : { maxFrameBytes: o.maxFrameBytes }),
@@ -253,6 +263,7 @@ export class SocketProxy implements Handler {
     network.streams.add(stream);
     this.#peer = { host: connection.remote.host, port: connection.remote.port };
     this.#local = { host: connection.local.host, port: connection.local.port };
+    this.#security = connection.security;
     this.#logBindings = { ...this.#logBindings, peer: `${this.#peer.host}:${this.#peer.port}` };
     this.#logCache = undefined;
     stream.on('data', (chunk: Buffer) => this.#guard(() => this.#onData(chunk)));
@@ -544,8 +555,11 @@ export class SocketProxy implements Handler {
    * progress (slow peers, slowloris): the decoder says when it next has something to check.
    */
   #armFrameDeadline(): void {
-    const next = this.#wire.nextDeadline;
-    if (next === null || this.#ended()) return;
+    const deadline = this.#wire.nextDeadline;
+    if (deadline === null || this.#ended()) return;
+    // expire() acts strictly after a deadline: at the deadline itself it finds nothing and
+    // the timer would re-arm for the same instant (forever, on a TestClock).
+    const next = deadline + 1;
     if (this.#deadlineAt >= 0 && this.#deadlineAt <= next) return;
     this.#deadlineAt = next;
     const now = this.#self.runtime.clock.now();
@@ -628,7 +642,13 @@ export class SocketProxy implements Handler {
       }
       switch (event.type) {
         case 'established':
-          this.#established(event.encrypted);
+          this.#established(event.encrypted, event.peer.key ?? undefined);
+          break;
+        case 'authorize':
+          this.#authorize(event.peer.key);
+          break;
+        case 'refused':
+          this.#unsent(event.message, `${event.reason}: ${event.detail}`);
           break;
         case 'message':
           this.#inbound.route(event.message);
@@ -670,7 +690,46 @@ export class SocketProxy implements Handler {
     }
   }
 
-  #established(encrypted: boolean): void {
+  /**
+   * The peer proved its key (or is anonymous and allowed so far): the listener's
+   * `authorize` decides, asynchronously if it likes; nothing opens until it admits.
+   */
+  #authorize(key: string | null): void {
+    const decide = this.#setup.options.authorize;
+    const peer = {
+      key,
+      address: this.#peer,
+      ...(this.#security === undefined ? {} : { security: this.#security }),
+    };
+    const settle = (decision: unknown): void =>
+      this.#guard(() => {
+        if (this.#ended()) return;
+        const admit = decision === true;
+        const reason =
+          typeof decision === 'string' && decision.length > 0 ? decision : 'not authorized';
+        if (!admit) this.#log.info({ peerKey: key, reason }, 'peer refused by authorize');
+        const events = admit ? this.#wire.accept() : this.#wire.refuse(reason.slice(0, 200));
+        this.#outbound.schedule();
+        this.#handle(events);
+      });
+    let decision: unknown;
+    try {
+      decision = decide === undefined ? true : decide(peer);
+    } catch (error) {
+      this.#log.warn({ err: error }, 'authorize threw: the peer is refused');
+      decision = false;
+    }
+    if (decision instanceof Promise) {
+      decision.then(settle, (error: unknown) => {
+        this.#log.warn({ err: error }, 'authorize rejected: the peer is refused');
+        settle(false);
+      });
+    } else {
+      settle(decision);
+    }
+  }
+
+  #established(encrypted: boolean, peerKey: string | undefined): void {
     this.#phase = 'open';
     this.#opened = new Date();
     this.#armKeepalive();
@@ -686,6 +745,8 @@ export class SocketProxy implements Handler {
       listening: this.#setup.listening,
       opened: this.#opened,
       encrypted,
+      peerKey,
+      security: this.#security,
     });
     if (this.#session !== undefined) this.#defaultTarget = this.#session;
     this.#outbound.schedule();

@@ -40,8 +40,8 @@ async function server(options: ListenOptions): Promise<TestServer> {
   return s;
 }
 
-function refusalLines(s: TestServer): { reason?: unknown; peer?: unknown; suppressed?: unknown }[] {
-  return s.log.lines.filter((l) => /^refused connection/.test(l.msg));
+function refusalLines(s: TestServer): Record<string, unknown>[] {
+  return s.log.lines.filter((l) => /^refused connection/.test(l.msg)) as Record<string, unknown>[];
 }
 
 /** Connects and resolves with what the client's controller heard first. */
@@ -63,7 +63,7 @@ describe('access control - allow and deny lists', () => {
   it('a denied address is refused at accept and the refusal is logged with the peer', async () => {
     const s = await server({ deny: ['127.0.0.1'] });
     expect(await attempt(s.port)).toBe('refused');
-    const line = await waitFor(() => refusalLines(s)[0], { on: s.log.signal });
+    const line = await waitFor(() => refusalLines(s)[0], { what: 'the refusal line' });
     expect(line).toMatchObject({ reason: 'denied' });
     expect(String(line.peer)).toMatch(/^127\.0\.0\.1:\d+$/);
   });

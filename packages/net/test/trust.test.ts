@@ -7,7 +7,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Address, createCodec, type AnyMessage } from '@herald/codec';
 import { Completed, Start, Stop, Terminated, Timer, Watch, type DeadLetter } from '@herald/runtime';
-import { withTimeout, DEFAULT_WAIT_MS } from '@herald/testing';
+import { withTimeout, DEFAULT_WAIT_MS, type TestRuntime } from '@herald/testing';
 import { AwaitDrain, Close, StopListening } from '../src/index.js';
 import { Undeliverable } from '../src/messages.js';
 import { WireSession, type SessionEvent, type WireMessage } from '../src/wire/index.js';
@@ -258,7 +258,7 @@ describe('delivery feedback - the sender learns of a drop on the far side', () =
     const remote = connected.message.remote;
     // An actor id on the server that this client was never given: refused there.
     client.runtime.send(new Address([9_999, remote.local]), Echo({ n: 1 }), client.address);
-    const far = await client.runtime.deadLetters.waitFor(
+    const far = await (client.runtime as TestRuntime).deadLetters.waitFor(
       (d) =>
         d.reason === 'not-delivered' && /the peer did not deliver it: refused/.test(d.detail ?? ''),
       { what: 'the far refusal as a dead letter at the client' },

@@ -9,6 +9,7 @@ import { unwrapBehavior } from '@herald/runtime/internal';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.js';
 import { Accepted, Connected, type HostPort } from '../messages.js';
 import type { ConnectionOptions, SessionContext } from '../options.js';
+import type { TransportSecurity } from '../transport/transport.js';
 
 /** The timer key of the handshake deadline (a timer of the proxy actor itself). */
 export const HANDSHAKE_TIMER = 'herald.handshake';
@@ -26,6 +27,8 @@ export interface Establishment {
   readonly listening: HostPort | undefined;
   readonly opened: Date;
   readonly encrypted: boolean;
+  readonly peerKey: string | undefined;
+  readonly security: TransportSecurity | undefined;
 }
 
 /** Starts the deadline for the peer's handshake. */
@@ -49,6 +52,8 @@ export function establish(e: Establishment): Address | undefined {
       peer: e.peer,
       opened: e.opened,
       encrypted: e.encrypted,
+      ...(e.peerKey === undefined ? {} : { peerKey: e.peerKey }),
+      ...(e.security === undefined ? {} : { security: e.security }),
     };
     const spawn = self.spawn.bind(self) as (behavior: unknown, ...args: unknown[]) => Address;
     const isFunction = typeof unwrapBehavior(frame.behavior).behavior === 'function';
@@ -62,17 +67,19 @@ export function establish(e: Establishment): Address | undefined {
     encrypted: e.encrypted,
     remote: self.address,
     ...(session === undefined ? {} : { session }),
+    ...(e.peerKey === undefined ? {} : { peerKey: e.peerKey }),
+    ...(e.security === undefined ? {} : { security: e.security }),
   };
   const from = session ?? self.address;
   if (e.role === 'connector') {
-    e.log.info({ encrypted: e.encrypted }, 'connected');
+    e.log.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'connected');
     self.forward(
       e.controller,
       Connected({ requested: e.requested ?? e.peer, local: e.local, ...common }),
       from,
     );
   } else {
-    e.log.info({ encrypted: e.encrypted }, 'accepted');
+    e.log.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'accepted');
     self.forward(e.controller, Accepted({ listening: e.listening ?? e.peer, ...common }), from);
   }
   return session;
