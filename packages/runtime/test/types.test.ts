@@ -10,8 +10,6 @@
 import { Address, defineMessage, t, type AnyMessage, type MessageOf } from '@herald/codec';
 import {
   Any,
-  createLogger,
-  createRuntime,
   herald,
   Stop,
   TimedOut,
@@ -22,6 +20,7 @@ import {
 } from '@herald/runtime';
 import { afterEach, describe, expect, expectTypeOf, it } from 'vitest';
 import { assign, enqueueActions, setup } from 'xstate';
+import { closeTestRuntimes, testRuntime } from '@herald/testing';
 
 const Ping = defineMessage('Ping', { n: t.int() });
 type Ping = MessageOf<typeof Ping>;
@@ -30,15 +29,9 @@ type Pong = MessageOf<typeof Pong>;
 const Bye = defineMessage('Bye', { reason: t.string() });
 type Bye = MessageOf<typeof Bye>;
 
-const runtimes: Runtime[] = [];
-function rt(): Runtime {
-  const r = createRuntime({ logger: createLogger('silent') });
-  runtimes.push(r);
-  return r;
-}
-afterEach(async () => {
-  await Promise.all(runtimes.splice(0).map((r) => r.close({ timeoutMs: 1000 })));
-});
+afterEach(closeTestRuntimes);
+/** A runtime that logs into memory and is closed after each test. */
+const rt = (): Runtime => testRuntime();
 
 /** Answers each Ping with a Pong of the same n, until Bye. */
 async function echo(self: Self) {
