@@ -145,7 +145,7 @@ describe('examples/demo.ts', () => {
     expect(out).toContain('and reached its final state with output "echoed xstate"');
     expect(out).toContain('ponger served 3 pings and ended on Stop');
     expect(out).toMatch(/it went green -> amber -> red in about \d+ ms and finished/);
-    expect(out).toContain('cancelled; listening 75 ms more gave TimedOut');
+    expect(out).toContain('cancelled; listening 75 ms more gave herald.TimedOut');
     expect(out).toMatch(
       /send\(\) returned false; onDeadLetter saw: Greet to <[0-9a-f]{8}> \(no-such-actor\)/,
     );
