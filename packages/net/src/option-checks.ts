@@ -8,7 +8,7 @@ import { NetError } from './errors.js';
 import { blockListOf } from './access.js';
 import type { ConnectAddress, ConnectionOptions, ListenAddress, ListenOptions } from './options.js';
 import { MAX_MAX_FRAME_BYTES, MIN_MAX_FRAME_BYTES } from './wire/constants.js';
-import { checkHandshakeOptions } from './wire/index.js';
+import { checkDecoderOptions, checkHandshakeOptions } from './wire/index.js';
 
 function bad(message: string): never {
   throw new NetError('HERALD_ERR_BAD_OPTION', message);
@@ -111,6 +111,16 @@ export function checkConnectionOptions(options: ConnectionOptions): void {
   }
   if (options.cipherSuite !== undefined && !isObject(options.cipherSuite))
     bad('cipherSuite must be a cipher suite object');
+  try {
+    checkDecoderOptions({
+      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
+      ...(options.maxMessageBytes === undefined
+        ? {}
+        : { maxMessageBytes: options.maxMessageBytes }),
+    });
+  } catch (error) {
+    throw new NetError('HERALD_ERR_BAD_OPTION', (error as Error).message, { cause: error });
+  }
 }
 
 export function checkListen(at: ListenAddress, options: ListenOptions): void {

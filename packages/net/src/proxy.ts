@@ -857,6 +857,8 @@ export class SocketProxy implements Handler {
       case 'wait':
         break;
     }
+    // Quiet enough for a keep-alive check: let buffers grown for a burst shrink back.
+    this.#wire.trim();
     this.#self.startTimer(KEEPALIVE_TIMER, action.ms);
   }
 

@@ -442,8 +442,16 @@ export class WireSession {
     this.early.length = 0;
     this.raw.length = 0;
     if (this.writer !== null) lost.push(...this.writer.abandon());
+    // Partial messages are gone with the connection: their reassembly bytes go back to the
+    // process-wide budget now, not when the decoder is collected.
+    this.decoder.dispose();
     this._state = 'closed';
     return lost;
+  }
+
+  /** Gives back buffer memory an idle connection no longer needs (call on a quiet tick). */
+  trim(): void {
+    this.writer?.trim();
   }
 
   /**
