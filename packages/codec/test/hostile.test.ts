@@ -302,6 +302,33 @@ describe('codec - validation work is linear in the input', () => {
   });
 });
 
+describe('codec - the last-resort guard', () => {
+  it('turns anything but a CodecError inside a decoder into HERALD_ERR_MALFORMED, counted as a defect', () => {
+    // A catalogue that throws stands in for a codec bug: nothing a peer sends can do this.
+    const broken = createCodec({
+      catalogue: {
+        get: () => {
+          throw new TypeError('catalogue defect');
+        },
+      } as never,
+    });
+    const before = codecProbe.defects;
+    const body = codec.encodeBody(Item({ sku: 'a', qty: 1 })).body;
+    const { decoder } = broken.createStream();
+    for (const run of [
+      () => broken.decodeBody('Item', body),
+      () => broken.decode(blob('Item', 0, body)),
+      () => decoder.decodeBody('Item', body, [], 0),
+    ]) {
+      const error = errorOf(run);
+      expect(error.code).toBe('HERALD_ERR_MALFORMED');
+      expect(error.cause).toBeInstanceOf(TypeError);
+    }
+    expect(codecProbe.defects).toBe(before + 3);
+    defectsBefore = codecProbe.defects; // these three were meant
+  });
+});
+
 describe('codec - regressions found on the way', () => {
   it('decodes integers 64..127 in plain bodies and blobs (fixints 0x40-0x7f)', () => {
     for (let qty = 60; qty < 130; qty++) {
