@@ -469,8 +469,18 @@ export abstract class Cell implements Self, Runnable {
         this.core.send(this.parentCell.address, Completed({ value }), this.address, this);
     }
     if (this.#watchers !== undefined) {
-      for (const watcher of this.#watchers.values()) {
-        this.core.send(watcher, Terminated({ address: this.address, value }), this.address, this);
+      // Remote watchers first: a proxy that watches this actor (its controller) closes its
+      // connection on the notice, and notices for watchers behind it must be queued first.
+      for (const local of [false, true]) {
+        for (const watcher of this.#watchers.values()) {
+          if (watcher.isLocal === local)
+            this.core.send(
+              watcher,
+              Terminated({ address: this.address, value }),
+              this.address,
+              this,
+            );
+        }
       }
     }
     this.core.ended(this, value);
@@ -501,8 +511,9 @@ export abstract class Cell implements Self, Runnable {
  */
 export abstract class QueuedCell extends Cell {
   protected accept(envelope: Envelope): boolean {
-    // Answers go to the ask that waits for them, never into the mailbox.
-    if (isAnswer(envelope.correlation)) return this.takeAnswer(envelope);
+    // Answers to this actor go to the ask that waits for them, never into the mailbox;
+    // answers addressed through it (a proxy, to a remote asker) travel on.
+    if (isAnswer(envelope.correlation) && envelope.to.isLocal) return this.takeAnswer(envelope);
     if (!this.enqueue(envelope)) return false;
     this.core.scheduler.schedule(this);
     return true;

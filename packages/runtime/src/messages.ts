@@ -94,14 +94,17 @@ export type Start = MessageOf<typeof Start>;
 export const Stop = defineMessage('herald.Stop', {});
 export type Stop = MessageOf<typeof Stop>;
 
-/** Sent to the parent when a child ends: its return value (or fault). */
-export const Completed = defineMessage('herald.Completed', { value: t.unknown() });
+/**
+ * Sent to the parent when a child ends: its return value (or fault). The value is optional
+ * on the wire: an actor that returns nothing (`undefined`) still crosses a connection.
+ */
+export const Completed = defineMessage('herald.Completed', { value: t.optional(t.unknown()) });
 export type Completed = MessageOf<typeof Completed>;
 
 /** Sent to every watcher when the watched actor ends (or its connection is lost). */
 export const Terminated = defineMessage('herald.Terminated', {
   address: t.address(),
-  value: t.unknown(),
+  value: t.optional(t.unknown()),
 });
 export type Terminated = MessageOf<typeof Terminated>;
 
@@ -157,7 +160,7 @@ export type Exhausted = MessageOf<typeof Exhausted>;
  */
 export const Unanswered = defineFault(
   'herald.Unanswered',
-  { address: t.address(), value: t.unknown() },
+  { address: t.address(), value: t.optional(t.unknown()) },
   { code: 'HERALD_UNANSWERED', explanation: 'the asked actor ended before it answered' },
 );
 export type Unanswered = MessageOf<typeof Unanswered>;
