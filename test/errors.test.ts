@@ -86,6 +86,32 @@ describe('HeraldError', () => {
   });
 });
 
+describe('every exported error class has a brand of its own', () => {
+  it.each([
+    '@herald/codec',
+    '@herald/runtime',
+    '@herald/net',
+    '@herald/net/wire',
+    '@herald/testing',
+  ])(
+    '%s: each HeraldError subclass declares Symbol.for("herald.error.<its name>")',
+    async (specifier) => {
+      const namespace = (await import(specifier)) as Record<string, unknown>;
+      const classes = Object.values(namespace).filter(
+        (value): value is typeof HeraldError =>
+          typeof value === 'function' && Object.prototype.isPrototypeOf.call(HeraldError, value),
+      );
+      expect(classes.length).toBeGreaterThan(0);
+      for (const errorClass of classes) {
+        // Without its own brand a subclass would fall back to the prototype chain, and
+        // instanceof would fail across copies without anyone noticing.
+        expect(Object.hasOwn(errorClass, 'brand'), errorClass.name).toBe(true);
+        expect(errorClass.brand).toBe(Symbol.for(`herald.error.${errorClass.name}`));
+      }
+    },
+  );
+});
+
 describe('instanceof across two copies of a package', () => {
   it('codec: errors of either copy are CodecError and HeraldError of both', async () => {
     const other = await secondCopy<CodecErrors>('../packages/codec/src/errors.ts');
