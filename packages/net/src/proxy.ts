@@ -72,6 +72,7 @@ import {
   closeReasonName,
   outboundAddress,
   outboundTo,
+  isWireError,
   WireSession,
   type SessionEvent,
   type WireMessage,
@@ -389,7 +390,7 @@ export class SocketProxy implements Handler {
       for (const hops of space) this.#exportAddress(hops);
     }
     const ret = this.#returnStack(envelope.from, id);
-    const result = this.#wire.send({
+    const result = this.#wireSend({
       bodyMode: encoded.flags,
       to,
       ret,
@@ -411,7 +412,7 @@ export class SocketProxy implements Handler {
     const id = this.#self.address.local;
     const space = relay.space.map((a) => outboundAddress(a.hops, id));
     for (const hops of space) this.#exportAddress(hops);
-    const result = this.#wire.send({
+    const result = this.#wireSend({
       bodyMode: relay.wire.bodyMode,
       to: outboundTo(envelope.to.hops, id),
       ret: this.#returnStack(envelope.from, id),
@@ -426,6 +427,22 @@ export class SocketProxy implements Handler {
       return;
     }
     this.#outbound.queued();
+  }
+
+  /**
+   * `wire.send`, with a header the wire cannot carry (a relayed return stack grown past
+   * MAX_HOPS, say) refused like a full type table: a dead letter, never a throw that would
+   * end this actor and leave its socket open.
+   */
+  #wireSend(
+    m: WireMessage,
+  ): { type: 'queued' } | { type: 'refused'; reason: string; detail: string } {
+    try {
+      return this.#wire.send(m);
+    } catch (error) {
+      if (!isWireError(error)) throw error;
+      return { type: 'refused', reason: error.code, detail: error.message };
+    }
   }
 
   /**
