@@ -21,6 +21,7 @@ import {
   connect,
   createServer,
   type ConnectionOptions,
+  type Server,
   type TLSSocket,
   type TlsOptions,
 } from 'node:tls';
@@ -65,6 +66,12 @@ export interface TlsTransportOptions {
   readonly handshakeTimeoutMs?: number;
   /** Clock of the dial deadline; default the system clock. */
   readonly clock?: Clock;
+  /**
+   * What carries the TLS records: node:tls over its own TCP sockets by default; any other
+   * transport (the memory transport or the simulated network, an HTTP CONNECT tunnel) when
+   * given. Addresses are the inner connection's.
+   */
+  readonly inner?: Transport;
 }
 
 /** What TLS established on `socket`, for `TransportConnection.security`. */
@@ -97,6 +104,22 @@ function connectionOf(socket: TLSSocket): TransportConnection {
   };
 }
 
+/**
+ * The error a listener's `onError` gets for a dialer turned away: it names the peer and, for
+ * a refused certificate, carries OpenSSL's verify code (Node reports only "socket hang up").
+ */
+function refusal(error: Error, socket: TLSSocket, peer: string): Error {
+  const verify: unknown = socket.authorizationError;
+  const code =
+    typeof verify === 'string'
+      ? verify
+      : ((error as { code?: string }).code ?? 'ERR_TLS_HANDSHAKE');
+  const reason = typeof verify === 'string' ? `certificate refused (${verify})` : error.message;
+  return Object.assign(transportError(code, `TLS handshake with ${peer} failed: ${reason}`), {
+    cause: error,
+  });
+}
+
 export class TlsTransport implements Transport {
   readonly name: string = 'tls';
   readonly #options: TlsTransportOptions;
@@ -123,16 +146,42 @@ export class TlsTransport implements Transport {
     };
   }
 
-  dial(to: TransportAddress, options: DialOptions = {}): Promise<TransportConnection> {
+  async dial(to: TransportAddress, options: DialOptions = {}): Promise<TransportConnection> {
     const { signal } = options;
-    return new Promise<TransportConnection>((resolve, reject) => {
-      if (signal?.aborted === true) return reject(abortError());
-      const socket = connect({
-        ...this.#common(),
-        host: to.host,
-        port: to.port,
-        ...(this.#options.servername !== undefined && { servername: this.#options.servername }),
-      });
+    if (signal?.aborted === true) throw abortError();
+    const servername =
+      this.#options.servername !== undefined ? { servername: this.#options.servername } : {};
+    const inner = this.#options.inner;
+    if (inner === undefined) {
+      const socket = connect({ ...this.#common(), host: to.host, port: to.port, ...servername });
+      await this.#secured(socket, to, signal);
+      socket.setNoDelay(true);
+      return connectionOf(socket);
+    }
+    const carrier = await inner.dial(to, options);
+    // `host` is the name the server certificate is checked against (the socket is given).
+    const socket = connect({
+      ...this.#common(),
+      socket: carrier.stream,
+      host: to.host,
+      ...servername,
+    });
+    await this.#secured(socket, to, signal);
+    return {
+      stream: socket,
+      local: carrier.local,
+      remote: carrier.remote,
+      security: tlsSecurityOf(socket),
+    };
+  }
+
+  /** Resolves when the dialing handshake is done; destroys the socket on failure, abort or deadline. */
+  #secured(
+    socket: TLSSocket,
+    to: TransportAddress,
+    signal: AbortSignal | undefined,
+  ): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
       const timeoutMs = this.#options.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS;
       const timer = this.#clock.setTimeout(
         () =>
@@ -155,13 +204,22 @@ export class TlsTransport implements Transport {
         reject(error);
       }
       const onAbort = (): void => fail(abortError());
+      if (signal?.aborted === true) return fail(abortError());
       signal?.addEventListener('abort', onAbort, { once: true });
       socket.once('error', fail);
       socket.once('secureConnect', () => {
         done();
-        socket.setNoDelay(true);
-        resolve(connectionOf(socket));
+        resolve();
       });
+    });
+  }
+
+  /** A TLS server for accepting (listening on TCP itself, or fed by an inner transport). */
+  #server(): Server {
+    return createServer({
+      ...this.#common(),
+      requestCert: this.#options.requestCert ?? false,
+      handshakeTimeout: this.#options.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
     });
   }
 
@@ -170,12 +228,10 @@ export class TlsTransport implements Transport {
     onConnection: (connection: TransportConnection) => void,
     options: ListenOptions = {},
   ): Promise<TransportListener> {
+    const inner = this.#options.inner;
+    if (inner !== undefined) return this.#listenOver(inner, at, onConnection, options);
     return new Promise((resolve, reject) => {
-      const server = createServer({
-        ...this.#common(),
-        requestCert: this.#options.requestCert ?? false,
-        handshakeTimeout: this.#options.handshakeTimeoutMs ?? DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
-      });
+      const server = this.#server();
       server.on('secureConnection', (socket: TLSSocket) => {
         // A socket reset before its first read must not become an uncaught error.
         if (socket.remoteAddress === undefined) {
@@ -185,32 +241,20 @@ export class TlsTransport implements Transport {
         socket.setNoDelay(true);
         onConnection(connectionOf(socket));
       });
-      // A refused certificate, a failed or timed-out handshake: the dialer is turned away,
-      // and the listener's owner hears of it with the peer's address (for a refusal log).
-      // The error names the peer and, for a refused certificate, carries OpenSSL's verify
-      // code (Node reports only "socket hang up" for it).
-      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
-        // node:tls keeps the TCP socket it wrapped in `_parent` (not public; hence the fallback).
-        const raw = (socket as unknown as { _parent?: object })._parent;
-        const peer = (raw !== undefined ? peers.get(raw) : undefined) ?? '?';
-        const verify: unknown = socket.authorizationError;
-        const code =
-          typeof verify === 'string'
-            ? verify
-            : ((error as { code?: string }).code ?? 'ERR_TLS_HANDSHAKE');
-        const reason =
-          typeof verify === 'string' ? `certificate refused (${verify})` : error.message;
-        options.onError?.(
-          Object.assign(transportError(code, `TLS handshake with ${peer} failed: ${reason}`), {
-            cause: error,
-          }),
-        );
-      });
       // The peer's address, read while the TCP socket is open: a refused TLS socket is
       // already destroyed (and has forgotten it) when tlsClientError is emitted.
       const peers = new WeakMap<object, string>();
       server.on('connection', (raw: Socket) => {
         peers.set(raw, `${raw.remoteAddress ?? '?'}:${raw.remotePort ?? 0}`);
+      });
+      // A refused certificate, a failed or timed-out handshake: the dialer is turned away,
+      // and the listener's owner hears of it with the peer's address (for a refusal log).
+      server.on('tlsClientError', (error: Error, socket: TLSSocket) => {
+        // node:tls keeps the TCP socket it wrapped in `_parent` (not public; hence the fallback).
+        const raw = (socket as unknown as { _parent?: object })._parent;
+        options.onError?.(
+          refusal(error, socket, (raw !== undefined ? peers.get(raw) : undefined) ?? '?'),
+        );
       });
       server.once('error', reject);
       server.listen({ host: at.host, port: at.port, backlog: options.backlog }, () => {
@@ -230,6 +274,41 @@ export class TlsTransport implements Transport {
         });
       });
     });
+  }
+
+  /**
+   * TLS over another transport: each inner connection is handed to a TLS server of its own
+   * (node:tls accepts any Duplex through 'connection'), so the accepted TLS socket is known
+   * to belong to that connection and carries its addresses. The server does its own checks
+   * (requestCert, rejectUnauthorized) exactly as when it listens on TCP.
+   */
+  async #listenOver(
+    inner: Transport,
+    at: TransportAddress,
+    onConnection: (connection: TransportConnection) => void,
+    options: ListenOptions,
+  ): Promise<TransportListener> {
+    return inner.listen(
+      at,
+      (carrier) => {
+        const server = this.#server();
+        server.once('secureConnection', (socket: TLSSocket) =>
+          onConnection({
+            stream: socket,
+            local: carrier.local,
+            remote: carrier.remote,
+            security: tlsSecurityOf(socket),
+          }),
+        );
+        server.once('tlsClientError', (error: Error, socket: TLSSocket) => {
+          const peer = `${carrier.remote.host}:${carrier.remote.port}`;
+          options.onError?.(refusal(error, socket, peer));
+          carrier.stream.destroy();
+        });
+        server.emit('connection', carrier.stream);
+      },
+      options,
+    );
   }
 }
 

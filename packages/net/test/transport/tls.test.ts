@@ -9,6 +9,8 @@ import { EventEmitter } from 'node:events';
 import { createServer, type Socket } from 'node:net';
 import { TestClock } from '@herald/runtime';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { httpConnectTransport } from '../../src/transport/http-connect.js';
+import { createMemoryNetwork } from '../../src/transport/memory.js';
 import { tlsTransport } from '../../src/transport/tls.js';
 import type {
   Transport,
@@ -18,6 +20,7 @@ import type {
 } from '../../src/transport/transport.js';
 import { makeTestPki } from './certs.js';
 import { once, readBytes, transportCompliance, within } from './compliance.js';
+import { startConnectProxy } from './connect-proxy.js';
 
 const pki = makeTestPki();
 afterAll(() => pki.remove());
@@ -35,6 +38,23 @@ transportCompliance('tls', () => ({
   client: aliceTls,
   listenAt: { host: '127.0.0.1', port: 0 },
 }));
+
+// The same transport over the memory transport: TLS records carried by in-memory streams.
+transportCompliance('tls over memory', () => {
+  const network = createMemoryNetwork();
+  const server = network.transport('localhost');
+  const client = network.transport('client');
+  return {
+    server: tlsTransport({ ...mutual(pki.server), requestCert: true, inner: server }),
+    client: tlsTransport({ ...mutual(pki.alice), inner: client }),
+    listenAt: { host: 'localhost', port: 0 },
+  };
+});
+
+/** Key, certificate and the test CA. */
+function mutual(pair: { key: string; cert: string }): { key: string; cert: string; ca: string } {
+  return { key: pair.key, cert: pair.cert, ca: pki.ca };
+}
 
 function fingerprintOf(pem: string): string {
   return new X509Certificate(pem).fingerprint256;
@@ -160,6 +180,82 @@ describe('tls transport', () => {
     await expect(strict.dial(listener.address)).rejects.toMatchObject({
       code: 'ERR_TLS_CERT_ALTNAME_INVALID',
     });
+  });
+
+  it("tls over memory - mutual TLS gives the same security, with the inner connection's addresses", async () => {
+    const network = createMemoryNetwork();
+    const server = tlsTransport({
+      ...mutual(pki.server),
+      requestCert: true,
+      inner: network.transport('localhost'),
+    });
+    let first: (connection: TransportConnection) => void = () => {};
+    const accepted = new Promise<TransportConnection>((resolve) => (first = resolve));
+    await server.listen({ host: 'localhost', port: 443 }, (connection) => first(connection));
+    const client = await within(
+      tlsTransport({ ...mutual(pki.alice), inner: network.transport('alice') }).dial({
+        host: 'localhost',
+        port: 443,
+      }),
+      'the dial',
+    );
+    const accept = await within(accepted, 'the accepted connection');
+    expect(client.remote).toEqual({ host: 'localhost', port: 443 });
+    expect(accept.remote).toEqual(client.local);
+    expect(accept.security).toMatchObject({
+      authorized: true,
+      peerSubject: 'CN=alice, O=Herald Tests',
+    });
+    expect(client.security).toMatchObject({
+      authorized: true,
+      peerFingerprint: fingerprintOf(pki.server.cert),
+    });
+    client.stream.destroy();
+    accept.stream.destroy();
+  });
+
+  it('tls over memory - a client certificate from another CA is refused and reported with the inner peer address', async () => {
+    const network = createMemoryNetwork();
+    const errors = new EventEmitter();
+    let count = 0;
+    const server = tlsTransport({
+      ...mutual(pki.server),
+      requestCert: true,
+      inner: network.transport('localhost'),
+    });
+    await server.listen({ host: 'localhost', port: 443 }, () => count++, {
+      onError: (error) => errors.emit('refused', error),
+    });
+    const refusal = once<Error & { code?: string }>(errors, 'refused');
+    const mallory = tlsTransport({ ...mutual(pki.mallory), inner: network.transport('mallory') });
+    const { dialed } = await refusedAfterDial(mallory, { host: 'localhost', port: 443 });
+    const reported = await refusal;
+    expect(reported.code).toBe('UNABLE_TO_VERIFY_LEAF_SIGNATURE');
+    expect(reported.message).toContain('mallory:');
+    if (dialed !== undefined) expect(reported.message).toContain(`mallory:${dialed.local.port}`);
+    expect(count).toBe(0);
+  });
+
+  it('tls through an HTTP CONNECT proxy - mutual TLS end to end, the proxy sees only the tunnel', async () => {
+    const proxy = await startConnectProxy();
+    open.push(proxy);
+    const { listener, accepted } = await listenTls();
+    const viaProxy = tlsTransport({
+      ...mutual(pki.alice),
+      inner: httpConnectTransport({ proxy: { host: '127.0.0.1', port: proxy.port } }),
+    });
+    const client = await within(viaProxy.dial(listener.address), 'the dial through the proxy');
+    open.push({ close: async () => void client.stream.destroy() });
+    const server = await within(accepted, 'the accepted connection');
+    expect(server.security).toMatchObject({
+      authorized: true,
+      peerSubject: 'CN=alice, O=Herald Tests',
+    });
+    expect(client.security).toMatchObject({ authorized: true });
+    expect(proxy.requests[0]).toContain(`CONNECT 127.0.0.1:${listener.address.port} HTTP/1.1`);
+    const echo = readBytes(client.stream, 6);
+    server.stream.write('secret');
+    expect((await echo).toString()).toBe('secret');
   });
 
   it('tls - a handshake deadline that is not a positive whole number is HERALD_ERR_BAD_OPTION', () => {
