@@ -98,6 +98,22 @@ describe('namespaced wire names', () => {
     for (const def of own) expect(def.type).toMatch(/^herald\.[A-Z]\w+$/);
   });
 
+  it('so is every message type the runtime and net entries export (new ones included)', async () => {
+    const isMessageType = (value: unknown): value is AnyMessageType =>
+      typeof value === 'function' &&
+      typeof (value as { type?: unknown }).type === 'string' &&
+      typeof (value as { fields?: unknown }).fields === 'object';
+    const exported = [
+      ...Object.values(await import('@herald/runtime')),
+      ...Object.values(await import('@herald/net')),
+    ].filter(isMessageType);
+    expect(exported).toEqual(expect.arrayContaining([Stop, Timer, Listening, GroupUpdate]));
+    // `Any` is a matcher ('*'), not a message.
+    for (const def of exported.filter((d) => d.type !== '*')) {
+      expect(def.type).toMatch(/^herald\.[A-Z]\w+$/);
+    }
+  });
+
   it('a user catalogue with Start, Stop, Timer, Completed and Watch sits beside the runtime’s', () => {
     const catalogue = createCatalogue([Start, Stop, Timer, Completed, Watch]);
     expect(() => catalogue.add(...userMessages)).not.toThrow();
