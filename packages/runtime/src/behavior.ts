@@ -2,6 +2,7 @@ import type { AnyMessage } from '@herald/codec';
 import type { AnyStateMachine } from 'xstate';
 import type { Envelope } from './envelope.js';
 import type { Self } from './self.js';
+import type { SupervisionPolicy } from './supervision.js';
 
 /** An async function actor: runs once; its return value is its completion value. */
 export type FunctionBehavior<A extends unknown[] = any[], R = unknown> = (
@@ -32,6 +33,12 @@ export interface SpawnOptions {
   readonly name?: string;
   /** Mailbox capacity; defaults to the runtime's. */
   readonly capacity?: number;
+  /**
+   * How the parent handles this child's faults: restart in place (same address) with
+   * backoff, stop, or escalate; one-for-one or one-for-all (docs/supervision.md). Without
+   * it a fault ends the child and the parent gets Completed with the fault.
+   */
+  readonly supervision?: SupervisionPolicy;
 }
 
 const OPTIONS = Symbol('herald.spawnOptions');

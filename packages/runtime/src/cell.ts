@@ -16,7 +16,9 @@ import {
 } from './envelope.js';
 import { RuntimeError } from './errors.js';
 import {
+  Aborted,
   Completed,
+  Faulted,
   Stop,
   TimedOut,
   Terminated,
@@ -27,6 +29,8 @@ import {
 } from './messages.js';
 import type { Runnable } from './scheduler.js';
 import type { Matcher, ReceiveOptions, Self, TimerOptions } from './self.js';
+import type { RestartInfo, Supervision } from './supervision.js';
+import type { Fault } from './messages.js';
 import type { RuntimeCore } from './runtime.js';
 
 /**
@@ -117,6 +121,14 @@ export abstract class Cell implements Self, Runnable {
   #askGuards: Map<number, AskGuard> | undefined;
   /** This actor's own non-blocking asks (handler and machine actors). */
   #asks: Map<number, PendingAsk> | undefined;
+  /** How its parent handles this actor's faults (spawn option `supervision`). */
+  supervision: Supervision | undefined;
+  /** Set on a restarted incarnation (see supervision.ts). */
+  restart: RestartInfo | undefined;
+  /** Between a fault and the restart: messages wait in the mailbox. */
+  restarting = false;
+  #restartRequested = false;
+  #restartTimer: TimerHandle | undefined;
 
   constructor(
     core: RuntimeCore,
@@ -217,6 +229,10 @@ export abstract class Cell implements Self, Runnable {
     this.returnAddress = this.address;
     this.toAddress = this.address;
     this.current = undefined;
+  }
+
+  saveState(state: unknown): void {
+    if (this.supervision !== undefined) this.supervision.state = state;
   }
 
   // ---- asks -----------------------------------------------------------------------------
@@ -371,6 +387,11 @@ export abstract class Cell implements Self, Runnable {
       this.#watchers?.delete(envelope.from.key);
       return true;
     }
+    if (this.restarting && type === Stop.type && envelope.to.isLocal) {
+      // Stopped while waiting to restart: there is no incarnation to ask, it just ends.
+      this.end(Aborted());
+      return true;
+    }
     if (this.core.debug) this.logReceived(envelope);
     return this.accept(envelope);
   }
@@ -431,7 +452,27 @@ export abstract class Cell implements Self, Runnable {
   /** Ends the actor with `value`: children stopped, parent and watchers told, leftovers dead-lettered. */
   end(value: unknown): void {
     if (this.ended) return;
+    let escalate: Fault | undefined;
+    const supervision = this.supervision;
+    if (supervision !== undefined && !this.core.runtime.closed && this.parentCell?.ended !== true) {
+      if (this.#restartRequested) {
+        // A one-for-all sibling faulted: this incarnation was interrupted to restart too.
+        this.#restartRequested = false;
+        this.#beginRestart(Aborted({ explanation: 'restarted with a sibling' }), 0, false);
+        return;
+      }
+      if (!this.restarting) {
+        const decision = supervision.decide(value);
+        if (decision.kind === 'restart') {
+          this.#beginRestart(value as Fault, decision.delayMs, true);
+          return;
+        }
+        if (decision.kind === 'escalate') escalate = decision.fault;
+      }
+    }
     this.ended = true;
+    this.restarting = false;
+    if (this.#restartTimer !== undefined) this.core.clock.clearTimeout(this.#restartTimer);
     this.#cancelAllTimers();
     this.onEnd(value);
     this.core.unregister(this);
@@ -484,7 +525,68 @@ export abstract class Cell implements Self, Runnable {
       }
     }
     this.core.ended(this, value);
+    const parent = this.parentCell;
+    if (escalate !== undefined && parent !== undefined && !parent.ended) {
+      parent.end(
+        Faulted({
+          code: 'HERALD_ESCALATED',
+          explanation: `child ${this.name} ${this.address} faulted: ${escalate.explanation}`,
+        }),
+      );
+    }
   }
+
+  // ---- supervision ---------------------------------------------------------------------
+
+  /**
+   * Puts this actor between incarnations: timers cancelled, children stopped, the
+   * behaviour's own cleanup run; then after `delayMs` the behaviour starts again at the
+   * same address. One-for-all siblings are interrupted to restart with it.
+   */
+  #beginRestart(fault: Fault, delayMs: number, withSiblings: boolean): void {
+    const supervision = this.supervision as Supervision;
+    this.restarting = true;
+    this.#cancelAllTimers();
+    if (this.#children !== undefined) {
+      for (const child of this.#children)
+        if (!child.ended) this.core.send(child.address, Stop(), this.address, this);
+    }
+    this.suspend(fault);
+    this.log.warn({ fault: fault.code, delayMs, restarts: supervision.count }, 'restarting');
+    if (withSiblings && supervision.oneForAll && this.parentCell !== undefined) {
+      for (const sibling of this.parentCell.#children ?? []) {
+        if (sibling !== this && sibling.supervision?.oneForAll === true && !sibling.ended)
+          sibling.requestRestart();
+      }
+    }
+    const resume = (): void => {
+      this.#restartTimer = undefined;
+      if (this.ended) return;
+      this.restarting = false;
+      supervision.count++;
+      this.restart = { count: supervision.count, fault, state: supervision.state };
+      this.resume();
+    };
+    this.#restartTimer = this.core.clock.setTimeout(resume, delayMs);
+  }
+
+  /** Interrupts this incarnation so that it restarts (a one-for-all sibling faulted). */
+  requestRestart(): void {
+    if (this.restarting || this.ended) return;
+    this.#restartRequested = true;
+    this.interrupt();
+  }
+
+  /** Ends the current incarnation as soon as possible (function actors: at their receive). */
+  protected interrupt(): void {
+    this.end(Aborted({ explanation: 'restarted with a sibling' }));
+  }
+
+  /** Hook: release the current incarnation (its behaviour's cleanup). */
+  protected suspend(_fault: Fault): void {}
+
+  /** Hook: start the behaviour again (the same behaviour and arguments). */
+  protected resume(): void {}
 
   /** Hook for subclasses: release their own resources. */
   protected onEnd(_value: unknown): void {}
@@ -524,7 +626,7 @@ export abstract class QueuedCell extends Cell {
 
   process(budget: number): number {
     let n = 0;
-    while (!this.ended && n < budget) {
+    while (!this.ended && !this.restarting && n < budget) {
       const envelope = this.mailbox.shift();
       if (envelope === undefined) break;
       n++;
@@ -535,7 +637,13 @@ export abstract class QueuedCell extends Cell {
         this.end(this.core.faultFromError(this, error));
       }
     }
-    if (!this.ended && this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    if (!this.ended && !this.restarting && this.mailbox.length > 0)
+      this.core.scheduler.schedule(this);
     return n;
+  }
+
+  /** After a restart, messages that waited are handled by the new incarnation. */
+  protected scheduleWaiting(): void {
+    if (this.mailbox.length > 0) this.core.scheduler.schedule(this);
   }
 }

@@ -34,3 +34,18 @@ export const EXIT_USAGE = 2;
 
 /** Exit code after a second SIGINT forces the process down. */
 export const EXIT_FORCED = 130;
+
+/** Supervision: restarts of one child allowed within DEFAULT_RESTART_WINDOW_MS (OTP's MaxR). */
+export const DEFAULT_MAX_RESTARTS = 3;
+
+/** Supervision: the window restarts are counted in, in ms (OTP's MaxT, 5 s as in OTP). */
+export const DEFAULT_RESTART_WINDOW_MS = 5_000;
+
+/** Supervision: delay before the first restart in a window, in ms. */
+export const DEFAULT_RESTART_INITIAL_MS = 100;
+
+/** Supervision: each further restart in the window waits this many times longer. */
+export const DEFAULT_RESTART_BACKOFF_FACTOR = 2;
+
+/** Supervision: the longest delay before a restart, in ms. */
+export const DEFAULT_RESTART_MAX_MS = 10_000;

@@ -63,7 +63,12 @@ export class FunctionCell extends Cell {
   #saved: Envelope[] | undefined;
   #aborting = false;
 
+  #fn: ((self: Self, ...args: any[]) => unknown) | undefined;
+  #args: readonly unknown[] = [];
+
   start(fn: (self: Self, ...args: any[]) => unknown, args: readonly unknown[]): void {
+    this.#fn = fn;
+    this.#args = args;
     microtask(() => {
       let result: unknown;
       try {
@@ -234,6 +239,20 @@ export class FunctionCell extends Cell {
     if (this.#saved === undefined) return;
     for (const envelope of this.#saved) this.leftover(envelope);
     this.#saved = undefined;
+  }
+
+  protected override interrupt(): void {
+    this.abort();
+  }
+
+  protected override suspend(): void {
+    const waiter = this.#waiter;
+    if (waiter !== undefined) this.#settle(waiter);
+    this.#aborting = false;
+  }
+
+  protected override resume(): void {
+    if (this.#fn !== undefined) this.start(this.#fn, this.#args);
   }
 
   /** Ends the actor at its next receive (runtime closing, parent ended). */

@@ -2,7 +2,7 @@ import { QueuedCell } from './cell.js';
 import { microtask } from './scheduler.js';
 import type { Handler } from './behavior.js';
 import type { Envelope } from './envelope.js';
-import { Aborted, Stop } from './messages.js';
+import { Aborted, Stop, type Fault } from './messages.js';
 
 /** Runs a Handler: messages are queued and handed to `receive` one at a time. */
 export class HandlerCell extends QueuedCell {
@@ -30,6 +30,15 @@ export class HandlerCell extends QueuedCell {
     } else {
       handler.receive(this, envelope.message, envelope);
     }
+  }
+
+  protected override suspend(fault: Fault): void {
+    this.onEnd(fault);
+  }
+
+  protected override resume(): void {
+    if (this.#handler !== undefined) this.start(this.#handler);
+    this.scheduleWaiting();
   }
 
   protected override onEnd(value: unknown): void {

@@ -22,6 +22,11 @@ export {
 export { TestClock, settle, systemClock, type Clock, type TimerHandle } from './clock.js';
 export {
   DEFAULT_CLOSE_TIMEOUT_MS,
+  DEFAULT_MAX_RESTARTS,
+  DEFAULT_RESTART_BACKOFF_FACTOR,
+  DEFAULT_RESTART_INITIAL_MS,
+  DEFAULT_RESTART_MAX_MS,
+  DEFAULT_RESTART_WINDOW_MS,
   DEFAULT_LOG_BUFFER_BYTES,
   DEFAULT_LOG_EXIT_FLUSH_MS,
   DEFAULT_LOG_LEVEL,
@@ -75,6 +80,7 @@ export {
   type Unsubscribe,
 } from './runtime.js';
 export type { Matcher, MatchedBy, ReceiveOptions, Self, TimerOptions } from './self.js';
+export type { RestartInfo, SupervisionPolicy } from './supervision.js';
 export {
   run,
   type MainBehavior,

@@ -23,7 +23,12 @@ export const machineSelves = new WeakMap<object, Self>();
 export class MachineCell extends QueuedCell {
   #actor: AnyActor | undefined;
 
+  #machine: AnyStateMachine | undefined;
+  #input: unknown;
+
   start(machine: AnyStateMachine, input: unknown): void {
+    this.#machine = machine;
+    this.#input = input;
     const actor = createActor(machine, {
       input,
       clock: this.core.clock,
@@ -34,9 +39,12 @@ export class MachineCell extends QueuedCell {
     machineSelves.set(actor.system, this);
     actor.subscribe({
       next: (snapshot) => {
-        if (snapshot.status === 'done') this.end(snapshot.output);
+        // (An incarnation stopped for a restart says nothing more.)
+        if (snapshot.status === 'done' && this.#actor === actor) this.end(snapshot.output);
       },
-      error: (error: unknown) => this.end(this.core.faultFromError(this, error)),
+      error: (error: unknown) => {
+        if (this.#actor === actor) this.end(this.core.faultFromError(this, error));
+      },
     });
     microtask(() => {
       if (this.ended) return;
@@ -65,6 +73,15 @@ export class MachineCell extends QueuedCell {
     } else {
       this.deadLetter(envelope, 'unhandled');
     }
+  }
+
+  protected override suspend(): void {
+    this.onEnd();
+  }
+
+  protected override resume(): void {
+    if (this.#machine !== undefined) this.start(this.#machine, this.#input);
+    this.scheduleWaiting();
   }
 
   protected override onEnd(): void {

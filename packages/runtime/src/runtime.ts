@@ -53,6 +53,7 @@ import {
   type TimedOut,
 } from './messages.js';
 import { Scheduler } from './scheduler.js';
+import { Supervision } from './supervision.js';
 import type { Matcher, MatchedBy, ReceiveOptions, Self } from './self.js';
 
 export interface RuntimeOptions {
@@ -305,6 +306,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     if (this.#closed)
       throw new RuntimeError('HERALD_ERR_RUNTIME_CLOSED', `runtime ${this.name} is closed`);
     const { behavior, options } = unwrapBehavior(input);
+    // A bad supervision policy throws here, before anything is started.
+    const supervision =
+      options.supervision === undefined
+        ? undefined
+        : new Supervision(options.supervision, this.clock);
     const id = this.#nextId++;
     const capacity = options.capacity ?? this.#capacity;
     let cell: Cell;
@@ -316,6 +322,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
         parent,
         capacity,
       );
+      c.supervision = supervision;
       this.#register(c);
       c.start(behavior, args);
       cell = c;
@@ -327,6 +334,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
         parent,
         capacity,
       );
+      c.supervision = supervision;
       this.#register(c);
       c.start(behavior, args[0]);
       cell = c;
@@ -343,6 +351,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
         parent,
         capacity,
       );
+      c.supervision = supervision;
       this.#register(c);
       c.start(handler);
       cell = c;

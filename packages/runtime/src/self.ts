@@ -4,6 +4,7 @@ import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
 import type { Envelope } from './envelope.js';
 import type { TimedOut, Unanswered } from './messages.js';
 import type { Runtime } from './runtime.js';
+import type { RestartInfo } from './supervision.js';
 
 export interface ReceiveOptions {
   /** Give up after this many milliseconds (on the runtime's clock) with a TimedOut message. */
@@ -143,6 +144,17 @@ export interface Self {
     message: AnyMessage,
     ...args: [...types: D, options: ReceiveOptions]
   ): Promise<Received<D> | Unanswered | TimedOut>;
+
+  /**
+   * Set when this incarnation is a restart under a supervision policy: how many restarts,
+   * the fault that ended the last incarnation, and what it passed to `saveState`.
+   */
+  readonly restart: RestartInfo | undefined;
+  /**
+   * Hands `state` to the next incarnation should this one fault and be restarted (it reads
+   * `self.restart.state`). Call it whenever the state worth keeping changes.
+   */
+  saveState(state: unknown): void;
 
   /** Ends the actor with `value` (handler actors; function actors return instead). */
   complete(value?: unknown): void;
