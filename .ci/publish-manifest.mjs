@@ -107,6 +107,9 @@ function removeStaleOutputs(dist, src) {
 
 function prepack() {
   restore();
+  // The build info lives beside tsconfig.json (so it is not packed); without dist, `tsc -b`
+  // would still call the project up to date and emit nothing.
+  if (!existsSync(join(dir, 'dist'))) rmSync(join(dir, 'tsconfig.tsbuildinfo'), { force: true });
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const build = spawnSync(process.execPath, [tsc, '-b', dir], { stdio: 'inherit' });
   if (build.status !== 0) process.exit(build.status ?? 1);
