@@ -13,7 +13,7 @@
  * - The main actor's value is printed to stdout; a fault goes to stderr with a non-zero
  *   exit code (its `exitCode`, else 1). A bad command line exits with 2.
  */
-import { isAddress } from '@herald/codec';
+import { isAddress, type Address } from '@herald/codec';
 import type { Writable } from 'node:stream';
 import type { ArgsOf } from './behavior.js';
 import { EXIT_FAULTED, EXIT_FORCED, EXIT_USAGE } from './constants.js';
@@ -51,8 +51,24 @@ export interface RunOptions<S extends Settings> {
   readonly stderr?: Writable;
   /** Called with the exit code; defaults to process.exit. */
   readonly exit?: (code: number) => void;
-  /** Called with the runtime once it exists (for tests and tools). */
-  readonly onRuntime?: (runtime: Runtime) => void;
+  /**
+   * Called once the main actor is spawned, before it runs, with the runtime and the main
+   * actor's address: the way to feed it input from outside any actor (stdin lines, another
+   * library's callbacks) with `runtime.send(main, message)`. Whatever it starts must end
+   * when the main actor does (`runtime.onClose`), or the process will not exit.
+   *
+   * ```ts
+   * await run(main, {
+   *   messages: [Line],
+   *   onRuntime(runtime, main) {
+   *     const lines = createInterface({ input: process.stdin });
+   *     lines.on('line', (text) => runtime.send(main, Line({ text })));
+   *     runtime.onClose(() => lines.close());
+   *   },
+   * });
+   * ```
+   */
+  readonly onRuntime?: (runtime: Runtime, main: Address) => void;
 }
 
 export type MainBehavior<S extends Settings, R> = (
@@ -180,7 +196,7 @@ function usage(
   }
   lines.push(
     '',
-    'LEVEL: FAULT WARNING CONSOLE DEBUG TRACE NONE (or pino names: error warn info debug trace silent)',
+    'LEVEL: FAULT WARNING CONSOLE OBJECT DEBUG TRACE NONE (or pino names: fatal error warn info debug trace silent)',
   );
   return lines.join('\n');
 }
@@ -239,11 +255,12 @@ export async function run<const S extends Settings, R>(
     logger,
     messages: [...(options.runtime?.messages ?? []), ...(options.messages ?? [])],
   });
-  options.onRuntime?.(runtime);
   const address = runtime.spawn(
     main as (self: Self, ...args: ArgsOf<typeof main>) => Promise<R>,
     parsed.settings as Widen<S>,
   );
+  // The main actor starts on the next microtask: what onRuntime sends waits in its mailbox.
+  options.onRuntime?.(runtime, address);
 
   let signals = 0;
   const onSignal = (signal: NodeJS.Signals) => {
