@@ -3,8 +3,12 @@
 /** Idle time before a keep-alive PING is sent on a quiet connection (defined with the wire format). */
 export { DEFAULT_KEEPALIVE_IDLE_MS } from './wire/constants.js';
 
-/** How long a PING may go unanswered (no bytes at all from the peer) before Abandoned. */
-export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 10_000;
+/**
+ * How long a PING may go unanswered (no bytes at all from the peer) before Abandoned: 5 s,
+ * so a dead peer is noticed within DEFAULT_KEEPALIVE_IDLE_MS + 5 s = 10 s (why seconds:
+ * wire/constants.ts). Generous for a round trip even across continents under load.
+ */
+export const DEFAULT_KEEPALIVE_TIMEOUT_MS = 5_000;
 
 /** How long the handshake may take before the connection is dropped. */
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10_000;

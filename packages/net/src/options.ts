@@ -105,9 +105,9 @@ export interface ConnectionOptions {
    * send to, besides its default target and what it is sent (docs/security.md).
    */
   readonly exports?: readonly Address[];
-  /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (30 s). 0 disables. */
+  /** Quiet time before a keep-alive PING. Default DEFAULT_KEEPALIVE_IDLE_MS (5 s). 0 disables. */
   readonly keepaliveIdleMs?: number;
-  /** Time a PING may go unanswered before Abandoned. Default DEFAULT_KEEPALIVE_TIMEOUT_MS (10 s). */
+  /** Time a PING may go unanswered before Abandoned. Default DEFAULT_KEEPALIVE_TIMEOUT_MS (5 s). */
   readonly keepaliveTimeoutMs?: number;
   /** Time the handshake may take. Default DEFAULT_HANDSHAKE_TIMEOUT_MS (10 s). */
   readonly handshakeTimeoutMs?: number;
