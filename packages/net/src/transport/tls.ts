@@ -19,8 +19,10 @@ import { X509Certificate } from 'node:crypto';
 import type { Socket } from 'node:net';
 import {
   connect,
+  createSecureContext,
   createServer,
   type ConnectionOptions,
+  type SecureContext,
   type Server,
   type TLSSocket,
   type TlsOptions,
@@ -124,12 +126,25 @@ export class TlsTransport implements Transport {
   readonly name: string = 'tls';
   readonly #options: TlsTransportOptions;
   readonly #clock: Clock;
+  #dialContext: SecureContext | undefined;
 
   /** Throws HERALD_ERR_BAD_OPTION for a handshake deadline that is not a positive whole number. */
   constructor(options: TlsTransportOptions) {
     checkWhole('tls', 'handshakeTimeoutMs', options.handshakeTimeoutMs, 1, MAX_TIMER_MS);
     this.#options = options;
     this.#clock = options.clock ?? systemClock;
+  }
+
+  /**
+   * Dialing options: one secure context for every dial (parsing the key, certificate and
+   * CAs costs more than the handshake's own cryptography when done per dial).
+   */
+  #dialing(): ConnectionOptions {
+    this.#dialContext ??= createSecureContext(this.#common());
+    return {
+      secureContext: this.#dialContext,
+      rejectUnauthorized: this.#options.rejectUnauthorized ?? true,
+    };
   }
 
   /** Options shared by both roles, without the undefined ones (exactOptionalPropertyTypes). */
@@ -153,7 +168,7 @@ export class TlsTransport implements Transport {
       this.#options.servername !== undefined ? { servername: this.#options.servername } : {};
     const inner = this.#options.inner;
     if (inner === undefined) {
-      const socket = connect({ ...this.#common(), host: to.host, port: to.port, ...servername });
+      const socket = connect({ ...this.#dialing(), host: to.host, port: to.port, ...servername });
       await this.#secured(socket, to, signal);
       socket.setNoDelay(true);
       return connectionOf(socket);
@@ -161,7 +176,7 @@ export class TlsTransport implements Transport {
     const carrier = await inner.dial(to, options);
     // `host` is the name the server certificate is checked against (the socket is given).
     const socket = connect({
-      ...this.#common(),
+      ...this.#dialing(),
       socket: carrier.stream,
       host: to.host,
       ...servername,
