@@ -20,9 +20,9 @@
 import {
   Hello as HelloMessage,
   clientHelp,
-  clientSettings,
+  plainClientSettings,
   helloWelcome,
-  type ClientSettings,
+  type PlainClientSettings,
   type Welcome,
 } from './hello-welcome.js';
 import { connect, type Abandoned, type Connected, type NotConnected } from '@herald/net';
@@ -32,13 +32,13 @@ import { assign, setup } from 'xstate';
 type ClientEvent = Connected | NotConnected | Welcome | Abandoned;
 type Outcome = Welcome | NotConnected | Abandoned | TimedOut;
 
-interface ClientContext extends ClientSettings {
+interface ClientContext extends PlainClientSettings {
   outcome?: Outcome;
 }
 
 export const connectToAddress = setup({
   types: {
-    input: {} as ClientSettings,
+    input: {} as PlainClientSettings,
     context: {} as ClientContext,
     events: {} as ClientEvent,
     output: {} as Outcome | undefined,
@@ -103,7 +103,7 @@ export const connectToAddress = setup({
 });
 
 /** Hosts the machine: Ctrl-C (Stop) is passed on, and the machine's output is the result. */
-async function main(self: Self, settings: ClientSettings) {
+async function main(self: Self, settings: PlainClientSettings) {
   const machine = self.spawn(connectToAddress, settings);
   const first = await self.receive(Completed, Stop);
   if (Completed.is(first)) return first.value;
@@ -114,7 +114,7 @@ async function main(self: Self, settings: ClientSettings) {
 await run(main, {
   name: 'connect-fsm-to-address',
   description: 'An xstate machine connects, sends Hello and returns the Welcome that comes back.',
-  settings: clientSettings,
+  settings: plainClientSettings,
   help: clientHelp,
   messages: helloWelcome,
 });

@@ -29,6 +29,7 @@ import {
   Hello,
   Welcome,
   clientHelp,
+  clientSecurity,
   clientSettings,
   helloWelcome,
   type ClientSettings,
@@ -50,7 +51,7 @@ async function connectSessionToAddress(self: Self, settings: ClientSettings) {
     self,
     { host: settings.host, port: settings.port },
     {
-      encrypted: settings.encrypted,
+      ...(await clientSecurity(settings)),
       session: sessionOf(connectedToAddress, settings.name, settings.timeout),
     },
   );

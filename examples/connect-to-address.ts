@@ -22,13 +22,14 @@ import {
   Hello,
   Welcome,
   clientHelp,
+  clientSecurity,
   clientSettings,
   helloWelcome,
   type ClientSettings,
 } from './hello-welcome.js';
 
 async function connectToAddress(self: Self, settings: ClientSettings) {
-  connect(self, { host: settings.host, port: settings.port }, { encrypted: settings.encrypted });
+  connect(self, { host: settings.host, port: settings.port }, await clientSecurity(settings));
   const result = await self.receive(Connected, NotConnected);
   if (NotConnected.is(result)) return result;
 

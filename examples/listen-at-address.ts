@@ -25,12 +25,13 @@ import {
   announceListening,
   helloWelcome,
   serverHelp,
+  serverSecurity,
   serverSettings,
   type ServerSettings,
 } from './hello-welcome.js';
 
 async function listenAtAddress(self: Self, settings: ServerSettings) {
-  listen(self, { host: settings.host, port: settings.port }, { encrypted: settings.encrypted });
+  listen(self, { host: settings.host, port: settings.port }, await serverSecurity(settings));
   const result = await self.receive(Listening, NotListening);
   // NotListening is a fault: returned, the runner prints it on stderr and exits non-zero.
   if (NotListening.is(result)) return result;

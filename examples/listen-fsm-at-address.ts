@@ -26,9 +26,9 @@ import {
   announceListening,
   helloWelcome,
   serverHelp,
-  serverSettings,
+  plainServerSettings,
   type Hello,
-  type ServerSettings,
+  type PlainServerSettings,
 } from './hello-welcome.js';
 import {
   listen,
@@ -43,7 +43,7 @@ import { assign, setup } from 'xstate';
 
 type ServerEvent = Listening | NotListening | Accepted | Hello | Closed | Abandoned | Stop;
 
-interface ServerContext extends ServerSettings {
+interface ServerContext extends PlainServerSettings {
   accepted: number;
   welcomed: number;
   failure?: NotListening;
@@ -51,7 +51,7 @@ interface ServerContext extends ServerSettings {
 
 export const listenAtAddress = setup({
   types: {
-    input: {} as ServerSettings,
+    input: {} as PlainServerSettings,
     context: {} as ServerContext,
     events: {} as ServerEvent,
     output: {} as { accepted: number; welcomed: number } | NotListening,
@@ -117,7 +117,7 @@ export const listenAtAddress = setup({
 });
 
 /** Hosts the machine: Ctrl-C (Stop) is passed on, and the machine's output is the result. */
-async function main(self: Self, settings: ServerSettings) {
+async function main(self: Self, settings: PlainServerSettings) {
   const machine = self.spawn(listenAtAddress, settings);
   const first = await self.receive(Completed, Stop);
   if (Completed.is(first)) return first.value;
@@ -128,7 +128,7 @@ async function main(self: Self, settings: ServerSettings) {
 await run(main, {
   name: 'listen-fsm-at-address',
   description: 'An xstate machine listens for clients and answers every Hello with a Welcome.',
-  settings: serverSettings,
+  settings: plainServerSettings,
   help: serverHelp,
   messages: helloWelcome,
 });

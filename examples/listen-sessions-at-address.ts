@@ -34,6 +34,7 @@ import {
   announceListening,
   helloWelcome,
   serverHelp,
+  serverSecurity,
   serverSettings,
   type ServerSettings,
 } from './hello-welcome.js';
@@ -58,7 +59,7 @@ async function listenSessionsAtAddress(self: Self, settings: ServerSettings) {
   listen(
     self,
     { host: settings.host, port: settings.port },
-    { encrypted: settings.encrypted, session: sessionOf(acceptedAtAddress, settings.name) },
+    { ...(await serverSecurity(settings)), session: sessionOf(acceptedAtAddress, settings.name) },
   );
   const result = await self.receive(Listening, NotListening);
   if (NotListening.is(result)) return result;

@@ -9,6 +9,9 @@
  */
 import { listen, Listening, NotListening } from '@herald/net';
 import { createRuntime, Stop, type Runtime, type Self } from '@herald/runtime';
+import { mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Hello, helloWelcome } from '../examples/hello-welcome.js';
@@ -219,4 +222,30 @@ describe('listening and connecting examples', () => {
       await interrupt(server);
     },
   );
+});
+
+describe('examples - authenticated with one flag', () => {
+  for (const [server, client] of [
+    ['listen-at-address', 'connect-to-address'],
+    ['listen-sessions-at-address', 'connect-session-to-address'],
+  ] as const) {
+    it(`${server} --identity and ${client} --peer-key: the Welcome arrives; a wrong key is refused`, async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'herald-identity-'));
+      const child = start(server, ['--port=0', `--identity=${join(dir, 'server.key')}`]);
+      const key = (await child.waitForLine(/^identity (herald-x25519:\S+)$/, RUN_TIMEOUT_MS))[1];
+      const match = await child.waitForLine(/^listening on 127\.0\.0\.1:(\d+)$/, RUN_TIMEOUT_MS);
+      const port = Number(match[1]);
+      const ok = await runClient(client, port, [`--peer-key=${key}`]);
+      expect(ok.code).toBe(0);
+      expect(JSON.parse(ok.stdout)).toMatchObject({ type: 'Welcome', myName: 'Buster' });
+      const wrong = `herald-x25519:${'A'.repeat(43)}`;
+      const refused = await runClient(client, port, [`--peer-key=${wrong}`]);
+      expect(refused.code).not.toBe(0);
+      expect(refused.stderr.join('\n')).toMatch(/peer-key-mismatch/);
+      // The key file is private to its owner.
+      expect(statSync(join(dir, 'server.key')).mode & 0o077).toBe(0);
+      // The server still serves.
+      expect((await runClient(client, port, [`--peer-key=${key}`])).code).toBe(0);
+    });
+  }
 });

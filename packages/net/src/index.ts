@@ -106,6 +106,15 @@ export {
   type TransportSecurity,
 } from './transport/transport.js';
 export { tcpTransport } from './transport/tcp.js';
+export { type AddressRules } from './access.js';
+export {
+  createIdentity,
+  formatPublicKey,
+  loadIdentity,
+  parsePublicKey,
+  saveIdentity,
+  type IdentityKeyPair,
+} from './wire/identity.js';
 export {
   DEFAULT_TLS_HANDSHAKE_TIMEOUT_MS,
   tlsTransport,
