@@ -16,3 +16,9 @@ export const RESERVED_MEMBER_NAMES: readonly string[] = [
   'remoteOf',
   'endpointOf',
 ];
+
+/**
+ * How long an ending group waits for its members to stop (each answers what it still holds
+ * with NotDelivered first) before it completes anyway, in ms on the runtime's clock.
+ */
+export const DEFAULT_GROUP_MEMBER_STOP_MS = 5_000;

@@ -19,10 +19,12 @@ import {
 } from '@herald/runtime';
 import { unwrapBehavior } from '@herald/runtime/internal';
 import type { HostPort } from '../messages.js';
+import { DEFAULT_GROUP_MEMBER_STOP_MS } from './constants.js';
 import { GroupUpdate, NoAddress, NotReady, Ready, UseAddress } from './messages.js';
 import type { GroupOptions, GroupSessionContext, GroupTable, MemberTable } from './table.js';
 
 const GET_READY_TIMER = 'group.get-ready';
+const MEMBERS_STOPPED_TIMER = 'group.members-stopped';
 
 interface Member {
   readonly name: string;
@@ -48,6 +50,11 @@ export class GroupManager implements Handler {
   #previous: unknown = undefined;
   /** The group itself was asked to stop and waits for its session to end. */
   #stopping = false;
+  /**
+   * The group is ending with this value and waits for its members to stop first, so that
+   * what they held reaches its senders (NotDelivered) before the owner's Completed.
+   */
+  #ending: { value: unknown } | undefined;
 
   constructor(table: GroupTable<MemberTable>, options: GroupOptions, owner: Address) {
     this.#table = table;
@@ -78,6 +85,13 @@ export class GroupManager implements Handler {
 
   receive(self: Self, message: AnyMessage, envelope: Envelope): void {
     const member = this.#members.get(envelope.from.key);
+    if (member !== undefined && this.#ending !== undefined) {
+      if (Completed.is(message)) {
+        this.#members.delete(member.actor.key);
+        if (this.#members.size === 0) self.complete(this.#ending.value);
+      }
+      return;
+    }
     if (member !== undefined) {
       if (UseAddress.is(message)) this.#use(member, message);
       else if (NoAddress.is(message)) this.#lose(member, message.reason);
@@ -95,22 +109,42 @@ export class GroupManager implements Handler {
     }
     if (Timer.is(message) && envelope.from.equals(self.address)) {
       if (message.key === GET_READY_TIMER && !this.#everReady) this.#timedOut();
+      // Members that did not stop in time are stopped with the group as its children.
+      if (message.key === MEMBERS_STOPPED_TIMER && this.#ending !== undefined)
+        self.complete(this.#ending.value);
       return;
     }
     this.#unhandled(message, envelope);
   }
 
-  onStop(self: Self): void {
+  onStop(): void {
     if (this.#session === undefined) {
-      self.complete(Aborted());
+      this.#complete(Aborted());
       return;
     }
     // Ends with the session's value once it has stopped.
     this.#stopping = true;
     if (!this.#sessionStopping) {
       this.#sessionStopping = true;
-      self.stop(this.#session);
+      this.#self.stop(this.#session);
     }
+  }
+
+  /**
+   * Completes the group once its members have stopped: each member answers the messages it
+   * still holds with NotDelivered{ member-ended } as it ends, and those must reach their
+   * senders before the owner learns (Completed) that the group is over.
+   */
+  #complete(value: unknown): void {
+    const self = this.#self;
+    if (this.#ending !== undefined) return;
+    this.#ending = { value };
+    if (this.#members.size === 0) {
+      self.complete(value);
+      return;
+    }
+    for (const m of this.#members.values()) self.stop(m.actor);
+    self.startTimer(MEMBERS_STOPPED_TIMER, DEFAULT_GROUP_MEMBER_STOP_MS);
   }
 
   #use(member: Member, message: UseAddress): void {
@@ -140,7 +174,14 @@ export class GroupManager implements Handler {
     if (this.#ready) {
       this.#ready = false;
       self.log.info({ member: member.name, reason }, 'group not ready');
-      self.send(this.#owner, NotReady({ group: self.address }));
+      self.send(
+        this.#owner,
+        NotReady({
+          group: self.address,
+          member: member.name,
+          ...(reason === undefined ? {} : { reason }),
+        }),
+      );
       this.#stopSession();
     }
     self.send(this.#owner, this.#update(member));
@@ -160,7 +201,7 @@ export class GroupManager implements Handler {
   #memberEnded(member: Member, value: unknown): void {
     this.#self.log.warn({ member: member.name }, 'member ended: group ends');
     this.#members.delete(member.actor.key);
-    this.#end(value);
+    this.#end(value, member.name);
   }
 
   #timedOut(): void {
@@ -174,13 +215,19 @@ export class GroupManager implements Handler {
   }
 
   /** Ends the group: NotReady first if it was ready; members and session are stopped as children. */
-  #end(value: unknown): void {
+  #end(value: unknown, member?: string): void {
     const self = this.#self;
     if (this.#ready) {
       this.#ready = false;
-      self.send(this.#owner, NotReady({ group: self.address }));
+      self.send(
+        this.#owner,
+        NotReady({
+          group: self.address,
+          ...(member === undefined ? {} : { member, reason: 'member-ended' }),
+        }),
+      );
     }
-    self.complete(value);
+    this.#complete(value);
   }
 
   #startSession(): void {
@@ -217,7 +264,7 @@ export class GroupManager implements Handler {
     this.#sessionStopping = false;
     this.#previous = value;
     if (this.#stopping) {
-      this.#self.complete(value);
+      this.#complete(value);
     } else if (!stopped) {
       // The session finished its work by itself: that is the group's result.
       this.#end(value);

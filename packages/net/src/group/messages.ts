@@ -33,8 +33,16 @@ export type GroupUpdate = MessageOf<typeof GroupUpdate>;
 export const Ready = defineMessage('herald.Ready', { group: t.address() });
 export type Ready = MessageOf<typeof Ready>;
 
-/** Manager → owner: a member lost its address; sent before that member's GroupUpdate. */
-export const NotReady = defineMessage('herald.NotReady', { group: t.address() });
+/**
+ * Manager → owner: a member lost its address; sent before that member's GroupUpdate.
+ * `member` names the member that went down (absent when the group itself is ending for
+ * another reason), `reason` says why when the member said (e.g. `connection-lost`).
+ */
+export const NotReady = defineMessage('herald.NotReady', {
+  group: t.address(),
+  member: t.optional(t.string()),
+  reason: t.optional(t.string()),
+});
 export type NotReady = MessageOf<typeof NotReady>;
 
 /**

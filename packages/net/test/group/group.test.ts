@@ -134,7 +134,10 @@ describe('connect-to members', () => {
     const first = owner.group.server as Address;
 
     await serverRuntime.close();
-    await owner.next(NotReady);
+    const notReady = await owner.next(NotReady);
+    // NotReady names the member that went down, and why.
+    expect(notReady.message.member).toBe('server');
+    expect(notReady.message.reason).toEqual(expect.any(String));
     const lost = await owner.next(GroupUpdate);
     expect(lost.message.address).toBeUndefined();
     expect(owner.group.server).toBeUndefined();
@@ -206,11 +209,17 @@ describe('connect-to members', () => {
     expect(lost).toHaveLength(1);
     expect(lost[0]?.message).toEqual(Hello({ myName: 'three' }));
 
-    // Stopping the group fails the two still held: nothing is lost silently.
+    // Stopping the group fails the two still held: nothing is lost silently, and the owner
+    // hears of them before the group's Completed (an owner that ends at Completed sees them).
     owner.group.stop();
+    await owner.next(NotDelivered, (m) => m.reason === 'member-ended');
+    await owner.next(NotDelivered, (m) => m.reason === 'member-ended');
     await owner.next(Completed);
-    await owner.next(NotDelivered, (m) => m.reason === 'member-ended');
-    await owner.next(NotDelivered, (m) => m.reason === 'member-ended');
+    const order = owner.inbox
+      .map((r) => r.message)
+      .filter((m) => Completed.is(m) || (NotDelivered.is(m) && m.reason === 'member-ended'))
+      .map((m) => m.type);
+    expect(order).toEqual([NotDelivered.type, NotDelivered.type, Completed.type]);
     expect(dead.filter((d) => d.reason === 'not-delivered')).toHaveLength(3);
   });
 
