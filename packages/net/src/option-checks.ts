@@ -111,12 +111,12 @@ export function checkConnectionOptions(options: ConnectionOptions): void {
   }
   if (options.cipherSuite !== undefined && !isObject(options.cipherSuite))
     bad('cipherSuite must be a cipher suite object');
+  // Already checked to be whole numbers above; the wire layer adds its own rules.
+  const { maxFrameBytes, maxMessageBytes } = options as ConnectionOptions;
   try {
     checkDecoderOptions({
-      ...(options.maxFrameBytes === undefined ? {} : { maxFrameBytes: options.maxFrameBytes }),
-      ...(options.maxMessageBytes === undefined
-        ? {}
-        : { maxMessageBytes: options.maxMessageBytes }),
+      ...(maxFrameBytes === undefined ? {} : { maxFrameBytes }),
+      ...(maxMessageBytes === undefined ? {} : { maxMessageBytes }),
     });
   } catch (error) {
     throw new NetError('HERALD_ERR_BAD_OPTION', (error as Error).message, { cause: error });
