@@ -29,14 +29,25 @@ async function pair(options: Partial<AiomsgSocketOptions>, connectors = 2) {
   const bindRt = testRuntime();
   const binder = await spawnProbe(bindRt, 'binder');
   const bindSocket = bindRt.spawn(
-    aiomsgSocketBehavior({ bind: { host: '127.0.0.1', port: 0 }, transport: tcpTransport, owner: binder.address, ...options }),
+    aiomsgSocketBehavior({
+      bind: { host: '127.0.0.1', port: 0 },
+      transport: tcpTransport,
+      owner: binder.address,
+      ...options,
+    }),
   );
   const { port } = (await binder.next(AiomsgBound)).message;
   const clients: { probe: Probe; socket: ReturnType<typeof bindRt.spawn>; identity: string }[] = [];
   for (let i = 0; i < connectors; i++) {
     const rt = testRuntime();
     const probe = await spawnProbe(rt, `client-${i}`);
-    const socket = rt.spawn(aiomsgSocketBehavior({ connect: { host: '127.0.0.1', port }, owner: probe.address, ...options }));
+    const socket = rt.spawn(
+      aiomsgSocketBehavior({
+        connect: { host: '127.0.0.1', port },
+        owner: probe.address,
+        ...options,
+      }),
+    );
     await probe.next(AiomsgPeerJoined);
     const joined = await binder.next(AiomsgPeerJoined);
     clients.push({ probe, socket, identity: joined.message.identity });
@@ -59,7 +70,8 @@ describe('two Herald aiomsg sockets over TCP', () => {
       for (const c of p.clients) expect(await received(c.probe, 2)).toEqual(['a', 'b']);
       if (deliveryGuarantee === 'at-least-once') {
         const acks: string[] = [];
-        for (let i = 0; i < 4; i++) acks.push((await p.binder.next(AiomsgDelivered)).message.identity);
+        for (let i = 0; i < 4; i++)
+          acks.push((await p.binder.next(AiomsgDelivered)).message.identity);
         for (const c of p.clients) expect(acks.filter((id) => id === c.identity)).toHaveLength(2);
       }
       const c0 = p.clients[0]!;
@@ -71,10 +83,12 @@ describe('two Herald aiomsg sockets over TCP', () => {
 
     it(`round-robin, ${deliveryGuarantee}: messages alternate between peers; and back`, async () => {
       const p = await pair({ sendMode: 'round-robin', deliveryGuarantee });
-      for (const s of ['1', '2', '3', '4']) p.bindRt.send(p.bindSocket, AiomsgSend({ payload: bytes(s) }));
+      for (const s of ['1', '2', '3', '4'])
+        p.bindRt.send(p.bindSocket, AiomsgSend({ payload: bytes(s) }));
       const got = [await received(p.clients[0]!.probe, 2), await received(p.clients[1]!.probe, 2)];
       expect(got.flat().sort()).toEqual(['1', '2', '3', '4']);
-      if (deliveryGuarantee === 'at-least-once') for (let i = 0; i < 4; i++) await p.binder.next(AiomsgDelivered);
+      if (deliveryGuarantee === 'at-least-once')
+        for (let i = 0; i < 4; i++) await p.binder.next(AiomsgDelivered);
       const c1 = p.clients[1]!;
       c1.probe.self.send(c1.socket, AiomsgSend({ payload: bytes('back') }));
       expect(text((await p.binder.next(AiomsgReceived)).message.payload)).toBe('back');
@@ -83,12 +97,21 @@ describe('two Herald aiomsg sockets over TCP', () => {
     it(`identity, ${deliveryGuarantee}: only the named peer gets it; and back by the binder's identity`, async () => {
       const p = await pair({ sendMode: 'identity', deliveryGuarantee });
       const [c0, c1] = [p.clients[0]!, p.clients[1]!];
-      p.bindRt.send(p.bindSocket, AiomsgSend({ payload: bytes('for c1'), identity: c1.identity, ref: 'x' }));
+      p.bindRt.send(
+        p.bindSocket,
+        AiomsgSend({ payload: bytes('for c1'), identity: c1.identity, ref: 'x' }),
+      );
       expect(await received(c1.probe, 1)).toEqual(['for c1']);
       if (deliveryGuarantee === 'at-least-once') {
-        expect((await p.binder.next(AiomsgDelivered)).message).toMatchObject({ identity: c1.identity, ref: 'x' });
+        expect((await p.binder.next(AiomsgDelivered)).message).toMatchObject({
+          identity: c1.identity,
+          ref: 'x',
+        });
       }
-      c0.probe.self.send(c0.socket, AiomsgSend({ payload: bytes('to binder'), identity: p.bindIdentity }));
+      c0.probe.self.send(
+        c0.socket,
+        AiomsgSend({ payload: bytes('to binder'), identity: p.bindIdentity }),
+      );
       const up = await p.binder.next(AiomsgReceived);
       expect([up.message.identity, text(up.message.payload)]).toEqual([c0.identity, 'to binder']);
       expect(c0.probe.count(AiomsgReceived)).toBe(0);
@@ -98,7 +121,10 @@ describe('two Herald aiomsg sockets over TCP', () => {
   it('carries Herald messages as msgpack inside DATA', async () => {
     const p = await pair({ payloadFormat: 'msgpack', deliveryGuarantee: 'at-least-once' }, 1);
     const c = p.clients[0]!;
-    p.bindRt.send(p.bindSocket, AiomsgSendMessage({ message: { type: 'Order', id: 7, items: ['tea'] } }));
+    p.bindRt.send(
+      p.bindSocket,
+      AiomsgSendMessage({ message: { type: 'Order', id: 7, items: ['tea'] } }),
+    );
     const got = await c.probe.next(AiomsgMessage);
     expect(got.message.message).toEqual({ type: 'Order', id: 7, items: ['tea'] });
     expect(got.message.messageId).toMatch(/^[0-9a-f]{32}$/);
@@ -124,7 +150,11 @@ describe('two Herald aiomsg sockets over TCP', () => {
     const rt = testRuntime();
     const owner = await spawnProbe(rt);
     const socket = rt.spawn(
-      aiomsgSocketBehavior({ connect: { host: '127.0.0.1', port: 1 }, deliveryGuarantee: 'at-least-once', owner: owner.address }),
+      aiomsgSocketBehavior({
+        connect: { host: '127.0.0.1', port: 1 },
+        deliveryGuarantee: 'at-least-once',
+        owner: owner.address,
+      }),
     );
     rt.send(socket, AiomsgSend({ payload: bytes('never'), ref: 'n' }));
     rt.send(socket, AiomsgClose());
