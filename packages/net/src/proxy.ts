@@ -312,7 +312,20 @@ export class SocketProxy implements Handler {
     }
   }
 
+  /**
+   * A defect while handling one message (a bug, or input no check foresaw) fails this
+   * connection with internal-error: the socket is released and the controller told, rather
+   * than the actor ending with its socket left open.
+   */
   receive(self: Self, message: AnyMessage, envelope: Envelope): void {
+    try {
+      this.#receive(self, message, envelope);
+    } catch (error) {
+      this.#defect(error);
+    }
+  }
+
+  #receive(self: Self, message: AnyMessage, envelope: Envelope): void {
     if (envelope.to.isLocal) {
       // Addressed to the proxy itself: control from this process, or a message for the
       // peer's default target. Nothing from the wire arrives here as control: inbound
@@ -360,7 +373,30 @@ export class SocketProxy implements Handler {
     this.#close(Aborted(), 'stopped');
   }
 
+  /**
+   * The actor ends, however it ends. If it ends without having finished the connection (a
+   * fault in a callback the guards did not cover), the stream is destroyed here and the
+   * controller still gets Abandoned: an ended proxy never leaves a socket open.
+   */
   end(): void {
+    if (this.#phase !== 'ended') {
+      this.#phase = 'ended';
+      this.#setup.abort?.abort();
+      this.#stream?.destroy();
+      const controller = this.#setup.controller;
+      if (this.#self.runtime.isAlive(controller))
+        this.#self.runtime.send(
+          controller,
+          Abandoned({
+            reason: 'internal-error',
+            peer: this.#peer,
+            opened: this.#opened,
+            explanation: `connection to ${this.#peer.host}:${this.#peer.port} abandoned (internal-error)`,
+          }),
+          this.#self.address,
+        );
+      this.#settleWatches(undefined);
+    }
     this.#setup.network.proxies.delete(this.#self.address.local);
     if (this.#self.runtime.isAlive(this.#setup.controller))
       this.#self.unwatch(this.#setup.controller);
