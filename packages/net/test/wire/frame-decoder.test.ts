@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { propertyParameters, propertySeeds } from '@herald/testing';
 import { describe, expect, it } from 'vitest';
 import {
   CloseReason,
@@ -83,23 +84,24 @@ describe('FrameDecoder', () => {
 
   it('decodes identically for arbitrary chunkings (property)', () => {
     const expected = plain(whole);
-    fc.assert(
-      fc.property(
-        fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 30 }),
-        (cuts) => {
-          const sorted = [...new Set(cuts)].sort((a, b) => a - b);
-          const parts: Uint8Array[] = [];
-          let prev = 0;
-          for (const c of sorted) {
-            parts.push(stream.subarray(prev, c));
-            prev = c;
-          }
-          parts.push(stream.subarray(prev));
-          expect(plain(decodeAll(parts))).toEqual(expected);
-        },
-      ),
-      { numRuns: 200 },
-    );
+    for (const seed of propertySeeds())
+      fc.assert(
+        fc.property(
+          fc.array(fc.integer({ min: 0, max: stream.length }), { maxLength: 30 }),
+          (cuts) => {
+            const sorted = [...new Set(cuts)].sort((a, b) => a - b);
+            const parts: Uint8Array[] = [];
+            let prev = 0;
+            for (const c of sorted) {
+              parts.push(stream.subarray(prev, c));
+              prev = c;
+            }
+            parts.push(stream.subarray(prev));
+            expect(plain(decodeAll(parts))).toEqual(expected);
+          },
+        ),
+        propertyParameters(seed, 200),
+      );
   });
 
   it('decodes identically when delivered byte by byte', () => {
@@ -118,33 +120,36 @@ describe('FrameDecoder', () => {
   });
 
   it('never throws on random bytes: failures are WireError events (property)', () => {
-    fc.assert(
-      fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, afterHello) => {
-        const d = afterHello ? openDecoder() : new FrameDecoder();
-        const input = afterHello ? bytes : concat([encodePreamble(), bytes]);
-        const events = [...d.push(input)];
-        if (d.state === 'awaiting-open') events.push(...d.open(null));
-        events.push(...d.end());
-        for (const e of events) if (e.type === 'error') expect(e.error).toBeInstanceOf(WireError);
-      }),
-      { numRuns: 2000 },
-    );
+    for (const seed of propertySeeds())
+      fc.assert(
+        fc.property(fc.uint8Array({ maxLength: 300 }), fc.boolean(), (bytes, afterHello) => {
+          const d = afterHello ? openDecoder() : new FrameDecoder();
+          const input = afterHello ? bytes : concat([encodePreamble(), bytes]);
+          const events = [...d.push(input)];
+          if (d.state === 'awaiting-open') events.push(...d.open(null));
+          events.push(...d.end());
+          for (const e of events) if (e.type === 'error') expect(e.error).toBeInstanceOf(WireError);
+        }),
+        propertyParameters(seed, 2000),
+      );
   });
 
   it('never throws on random frames with valid framing after the handshake (property)', () => {
-    fc.assert(
-      fc.property(
-        fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.uint8Array({ maxLength: 60 })), {
-          maxLength: 8,
-        }),
-        (frames) => {
-          const d = openDecoder();
-          const events = d.push(concat(frames.map(([k, b]) => frame(k, b))));
-          for (const e of events) if (e.type === 'error') expect(e.error).toBeInstanceOf(WireError);
-        },
-      ),
-      { numRuns: 2000 },
-    );
+    for (const seed of propertySeeds())
+      fc.assert(
+        fc.property(
+          fc.array(fc.tuple(fc.integer({ min: 0, max: 12 }), fc.uint8Array({ maxLength: 60 })), {
+            maxLength: 8,
+          }),
+          (frames) => {
+            const d = openDecoder();
+            const events = d.push(concat(frames.map(([k, b]) => frame(k, b))));
+            for (const e of events)
+              if (e.type === 'error') expect(e.error).toBeInstanceOf(WireError);
+          },
+        ),
+        propertyParameters(seed, 2000),
+      );
   });
 
   it('rejects an oversized length from its 4 length bytes alone, before the body arrives', () => {
