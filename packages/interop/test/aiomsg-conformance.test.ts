@@ -6,6 +6,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { createMemoryNetwork, type Transport, type TransportConnection } from '@herald/net';
 import { TestClock, type Runtime } from '@herald/runtime';
+import type { TestRuntime } from '@herald/testing';
 import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
 import {
   AiomsgBound,
@@ -38,7 +39,7 @@ const bytes = (s: string): Uint8Array => new Uint8Array(Buffer.from(s));
 const text = (b: Uint8Array): string => Buffer.from(b).toString();
 
 interface Setup {
-  runtime: Runtime & { clock: TestClock };
+  runtime: TestRuntime<TestClock>;
   probe: Probe;
   transport: Transport;
   socket: ReturnType<Runtime['spawn']>;

@@ -4,9 +4,9 @@
  *     LENGTH (headerSize bytes, big- or little-endian) | VERSION (u8 = 22) | ENCODING (u8) | PAYLOAD
  *
  * LENGTH counts VERSION, ENCODING and PAYLOAD (the payload's length + 2). ENCODING 0 is
- * JSON (UTF-8), 1 is ZiProto, which is msgpack as ZiProto-Python writes it: maps with their
- * keys in sorted order and the smallest header for each value, so msgpackr reads it as it
- * is and writes it after the keys are sorted. PAYLOAD is a non-empty object.
+ * JSON (UTF-8), 1 is ZiProto, which is msgpack as ZiProto-Python writes it (the smallest
+ * header for each value: fixmap, fixstr, fixarray...), so msgpackr reads and writes it with
+ * records off and variable map sizes. PAYLOAD is a non-empty plain object.
  */
 import { Packr } from 'msgpackr';
 
@@ -45,20 +45,9 @@ const ziproto = new Packr({
   moreTypes: false,
 });
 
-function sortKeys(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(sortKeys);
-  if (typeof value === 'object' && value !== null && !(value instanceof Uint8Array)) {
-    const out: Record<string, unknown> = {};
-    for (const key of Object.keys(value).sort())
-      out[key] = sortKeys((value as Record<string, unknown>)[key]);
-    return out;
-  }
-  return value;
-}
-
-/** Encodes a value as ZiProto (msgpack, sorted map keys). */
+/** Encodes a value as ZiProto (msgpack; map keys in the object's own order). */
 export function encodeZiproto(value: unknown): Uint8Array {
-  return ziproto.pack(sortKeys(value));
+  return ziproto.pack(value);
 }
 
 export function decodeZiproto(bytes: Uint8Array): unknown {
@@ -166,7 +155,8 @@ export function parsePacket(body: Uint8Array): ParsedPacket {
   if (
     typeof payload !== 'object' ||
     payload === null ||
-    Array.isArray(payload) ||
+    // A plain object only: msgpackr turns some bytes (0xC1, extensions) into class instances.
+    Object.getPrototypeOf(payload) !== Object.prototype ||
     Object.keys(payload).length === 0
   ) {
     return {
