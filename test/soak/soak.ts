@@ -23,7 +23,14 @@
  */
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { createCodec, defineMessage, t, type Catalogue } from '@herald/codec';
-import { Any, Watch, createLogger, createRuntime, type Self } from '@herald/runtime';
+import {
+  Any,
+  Watch,
+  createLogger,
+  createRuntime,
+  type LogDestination,
+  type Self,
+} from '@herald/runtime';
 import { Connected, Listening, connect, listen } from '@herald/net';
 import { networkOf } from '@herald/net/internal';
 import {
@@ -84,7 +91,10 @@ const messages = [Echo, EchoReply, Introduce, Peer, Graph, Tree];
 
 /** Log lines are counted, never kept: a soak must not grow the heap by logging into it. */
 const log = { lines: 0, warn: 0, bytes: 0 };
-const destination = {
+const destination: LogDestination = {
+  format: 'json',
+  droppedLines: 0,
+  bufferedBytes: 0,
   write(line: string): void {
     log.lines++;
     log.bytes += line.length;
@@ -92,6 +102,10 @@ const destination = {
     if (level !== undefined && Number(level) >= 40) log.warn++;
     if (process.env.HERALD_SOAK_DEBUG !== undefined) process.stderr.write(line);
   },
+  flush(callback) {
+    callback?.();
+  },
+  close() {},
 };
 const server = createRuntime({
   name: 'soak-server',
@@ -305,7 +319,10 @@ async function pingFlood(): Promise<void> {
   for (let i = 0; i < count; i++)
     pings.set(frame(FrameKind.PING, Uint8Array.from(u32(i + 1))), i * 9);
   c.write(pings);
-  const stream = [...network.streams].at(-1) as { bytesRead: number; bytesWritten: number };
+  const stream = [...network.streams].at(-1) as unknown as {
+    bytesRead: number;
+    bytesWritten: number;
+  };
   await waitUntil(() => stream.bytesRead >= pings.length || c.ended, 10_000, 'the PINGs read');
   if (stream.bytesWritten > 256 * 1024)
     throw new Error(`PING flood: ${stream.bytesWritten} bytes written back`);
