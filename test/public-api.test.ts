@@ -70,6 +70,7 @@ const PINNED: Record<string, readonly string[]> = {
     'Unanswered',
     'Unwatch',
     'Watch',
+    'completedOf',
     'createLogDestination',
     'createLogger',
     'createRuntime',
@@ -82,6 +83,7 @@ const PINNED: Record<string, readonly string[]> = {
     'settle',
     'stderrLogDestination',
     'systemClock',
+    'terminatedOf',
     'withOptions',
   ],
   '@herald/runtime/internal': [

@@ -1,5 +1,6 @@
 import type { AnyMessage } from '@herald/codec';
-import type { AnyStateMachine } from 'xstate';
+import type { AnyStateMachine, OutputFrom } from 'xstate';
+import type { Fault } from './messages.js';
 import type { Envelope } from './envelope.js';
 import type { Self } from './self.js';
 import type { SupervisionPolicy } from './supervision.js';
@@ -78,3 +79,16 @@ export type ArgsOf<B> =
       : B extends AnyStateMachine
         ? [input?: unknown]
         : [];
+
+/**
+ * The value an actor of behaviour `B` ends with: what a function returns (awaited) or a
+ * machine's output, or a fault (a throw, a stop). Handler actors complete with any value.
+ */
+export type CompletionOf<B> =
+  B extends WithOptions<infer Inner>
+    ? CompletionOf<Inner>
+    : B extends AnyStateMachine
+      ? OutputFrom<B> | Fault
+      : B extends (...args: any[]) => infer R
+        ? Awaited<R> | Fault
+        : unknown;

@@ -14,6 +14,7 @@ export {
   withOptions,
   type ArgsOf,
   type Behavior,
+  type CompletionOf,
   type FunctionBehavior,
   type Handler,
   type SpawnOptions,
@@ -67,8 +68,10 @@ export {
   Unanswered,
   Unwatch,
   Watch,
+  completedOf,
   defineFault,
   isFaulted,
+  terminatedOf,
   type Fault,
   type FaultType,
 } from './messages.js';

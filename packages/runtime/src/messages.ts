@@ -20,6 +20,7 @@ import {
   type MessageOf,
   type MessageType,
 } from '@herald/codec';
+import type { CompletionOf } from './behavior.js';
 import { RuntimeError } from './errors.js';
 
 /** The fields every fault carries. */
@@ -107,6 +108,25 @@ export const Terminated = defineMessage('herald.Terminated', {
   value: t.optional(t.unknown()),
 });
 export type Terminated = MessageOf<typeof Terminated>;
+
+/**
+ * Typed matchers for the lifecycle notices of a known behaviour: `receive(completedOf(worker))`
+ * gives a Completed whose `value` is typed as `worker`'s return value (or a fault), and
+ * `terminatedOf(worker)` the same for Terminated. They match exactly what Completed and
+ * Terminated match (the behaviour only types the value; it is not checked at run time).
+ */
+export function completedOf<B>(
+  _behavior: B,
+): MessageType<typeof Completed.type, Completed & { readonly value: CompletionOf<B> }> {
+  return Completed as never;
+}
+
+/** Terminated with `value` typed as `B`'s completion value (see {@link completedOf}). */
+export function terminatedOf<B>(
+  _behavior: B,
+): MessageType<typeof Terminated.type, Terminated & { readonly value: CompletionOf<B> }> {
+  return Terminated as never;
+}
 
 /** Asks the receiving actor to send Terminated to the sender when it ends. Handled by the runtime. */
 export const Watch = defineMessage('herald.Watch', {});

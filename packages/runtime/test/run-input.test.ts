@@ -47,3 +47,16 @@ describe('run - input from outside', () => {
     expect(stdout.text()).toBe('early+later\n');
   });
 });
+
+describe('run - help', () => {
+  it('--help names every log level, OBJECT included', async () => {
+    const stdout = sink();
+    await run(async () => undefined, {
+      argv: ['--help'],
+      stdout: stdout.stream,
+      stderr: sink().stream,
+      exit: () => undefined,
+    });
+    expect(stdout.text()).toMatch(/LEVEL: FAULT WARNING CONSOLE OBJECT DEBUG TRACE NONE/);
+  });
+});

@@ -10,10 +10,15 @@
 import { Address, defineMessage, t, type AnyMessage, type MessageOf } from '@herald/codec';
 import {
   Any,
+  completedOf,
   herald,
+  isFaulted,
   Stop,
+  terminatedOf,
   TimedOut,
   Unanswered,
+  type CompletionOf,
+  type Fault,
   type Runtime,
   type Self,
   type Timer,
@@ -266,5 +271,29 @@ describe('types - xstate helpers', () => {
         },
       },
     });
+  });
+});
+
+describe('types - typed completion values', () => {
+  it('completedOf / terminatedOf type the value by the behaviour (return value or a fault)', async () => {
+    const r = rt();
+    async function worker(_self: Self, n: number) {
+      return { doubled: n * 2 };
+    }
+    const value = await r.run(async (self: Self) => {
+      const child = self.spawn(worker, 4);
+      self.watch(child);
+      const done = await self.receive(completedOf(worker));
+      expectTypeOf(done.value).toEqualTypeOf<{ doubled: number } | Fault>();
+      const gone = await self.receive(terminatedOf(worker));
+      expectTypeOf(gone.value).toEqualTypeOf<{ doubled: number } | Fault>();
+      return isFaulted(done.value) ? 0 : done.value.doubled;
+    });
+    expect(value).toBe(8);
+    const machine = setup({ types: { output: {} as { served: number } } }).createMachine({
+      type: 'final',
+      output: { served: 1 },
+    });
+    expectTypeOf<CompletionOf<typeof machine>>().toEqualTypeOf<{ served: number } | Fault>();
   });
 });
