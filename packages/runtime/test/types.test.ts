@@ -295,5 +295,6 @@ describe('types - typed completion values', () => {
       output: { served: 1 },
     });
     expectTypeOf<CompletionOf<typeof machine>>().toEqualTypeOf<{ served: number } | Fault>();
+    expect(await r.run(machine)).toEqual({ served: 1 });
   });
 });
