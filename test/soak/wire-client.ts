@@ -73,7 +73,7 @@ export async function wireClient(
           established = true;
           break;
         case 'ping':
-          if (options.answerPings !== false) wire.pong(event.seq);
+          if (options.answerPings !== false && wire.state === 'open') wire.pong(event.seq);
           break;
         case 'closed':
           closeReason = event.reason;
@@ -131,6 +131,8 @@ export async function wireClient(
     received,
     lastSpace: (typeName) => spaces.get(typeName),
     send(m) {
+      // The server may have closed the session already (a CLOSE came): nothing to send then.
+      if (wire.state !== 'open') return 'closed';
       const result = wire.send({
         bodyMode: 0,
         to: [],
@@ -143,6 +145,7 @@ export async function wireClient(
       return result.type;
     },
     sendMessage(message, to = [], ret = [77]) {
+      if (wire.state !== 'open') return;
       const encoded = codec.encodeBody(message);
       wire.send({
         bodyMode: encoded.flags,
