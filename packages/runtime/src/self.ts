@@ -76,9 +76,10 @@ export interface Self {
    */
   reply(message: AnyMessage): boolean;
   /**
-   * Answers `request`, a message this actor received (or, in a handler, its envelope),
-   * however many messages were received since: `reply()` bound to one message. Throws
-   * HERALD_ERR_NOT_RECEIVED for a message this actor did not receive.
+   * Answers `request`, a message this actor received (or, in a handler, its envelope):
+   * `reply()` bound to one message. A request made with `ask` can be answered however many
+   * messages were received since; a plain message while it is among the last 8 received
+   * (pass the envelope to answer an older one). Throws HERALD_ERR_NOT_RECEIVED otherwise.
    */
   replyTo(request: AnyMessage | Envelope, message: AnyMessage): boolean;
   /**
