@@ -110,7 +110,7 @@ await new Promise((resolve) => child.once('exit', resolve));
 await runtime.close({ timeoutMs: 5_000 });
 process.exit(0);
 
-/** Self size by constructor name over a heap snapshot: the top 15 holders. */
+/** Self size by kind and constructor over a heap snapshot: the top kinds and classes. */
 function summarize(file: string): { name: string; count: number; selfBytes: number }[] {
   const snapshot = JSON.parse(readFileSync(file, 'utf8')) as {
     snapshot: { meta: { node_fields: string[]; node_types: [string[]] } };
@@ -135,8 +135,9 @@ function summarize(file: string): { name: string; count: number; selfBytes: numb
     entry.selfBytes += snapshot.nodes[i + sizeAt] as number;
     byName.set(name, entry);
   }
-  return [...byName.entries()]
+  const all = [...byName.entries()]
     .map(([name, e]) => ({ name, ...e }))
-    .sort((a, b) => b.selfBytes - a.selfBytes)
-    .slice(0, 15);
+    .sort((a, b) => b.selfBytes - a.selfBytes);
+  // The largest kinds overall, then the largest named constructors (which classes hold it).
+  return [...all.slice(0, 15), ...all.filter((e) => /^object:[A-Z]/.test(e.name)).slice(0, 25)];
 }
