@@ -100,6 +100,28 @@ describe('correlated asks across connections', () => {
   });
 });
 
+describe('asks through a relay that is lost', () => {
+  it('semantics - an ask through B to C ends at once with Unanswered when the B–C connection closes', async () => {
+    const { b } = await relayChain(['--hold=true']); // C never answers a lone question
+    const a = client();
+    let asking!: (bRemote: Address) => void;
+    const asked = new Promise<Address>((resolve) => (asking = resolve));
+    const done = a.run(async (self: Self) => {
+      connect(self, { host: '127.0.0.1', port: b.port });
+      const c = await self.receive(Connected, NotConnected, { timeout: WAIT_MS });
+      if (!Connected.is(c)) return c;
+      const where = await self.ask(c.remote, WhereIsTarget(), TargetIs, { timeout: WAIT_MS });
+      if (!TargetIs.is(where)) return where;
+      const pending = self.ask(where.address, Question({ id: 1 }), Answer); // no timeout
+      asking(c.remote);
+      return pending;
+    });
+    a.send(await asked, CloseTarget());
+    const answer = (await done) as Unanswered;
+    expect(answer.type).toBe(Unanswered.type);
+  });
+});
+
 describe('watches through a relay', () => {
   /** A watches C's actor through B; `act` ends C's side; A must be told Terminated. */
   async function watchedThroughRelay(act: (chain: Awaited<ReturnType<typeof relayChain>>) => void) {

@@ -119,6 +119,8 @@ export abstract class Cell implements Self, Runnable {
   #children: Set<Cell> | undefined;
   #watchers: Map<string, Address> | undefined;
   #timers: Map<string, TimerEntry> | undefined;
+  /** Addresses this actor watches by its own `watch()` (keys). */
+  #watching: Set<string> | undefined;
   /** The message being handled (or received last): what `reply()` answers. */
   current: Envelope | undefined;
   /**
@@ -338,11 +340,18 @@ export abstract class Cell implements Self, Runnable {
   }
 
   watch(address: Address): void {
+    (this.#watching ??= new Set()).add(address.key);
     this.send(address, Watch());
   }
 
   unwatch(address: Address): void {
+    this.#watching?.delete(address.key);
     this.send(address, Unwatch());
+  }
+
+  /** Whether this actor itself watches `address` (an ask's own watch must not undo it). */
+  isWatching(address: Address): boolean {
+    return this.#watching?.has(address.key) === true;
   }
 
   children(): Address[] {

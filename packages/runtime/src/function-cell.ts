@@ -11,7 +11,7 @@ import { Cell, matches, splitArgs } from './cell.js';
 import type { TimerHandle } from './clock.js';
 import { isAnswer, NO_CORRELATION, type Envelope } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
-import { Stop, TimedOut, Unanswered } from './messages.js';
+import { Stop, Terminated, TimedOut, Unanswered, Unwatch, Watch } from './messages.js';
 import { microtask } from './scheduler.js';
 import type { Matcher, ReceiveOptions, Self } from './self.js';
 
@@ -21,6 +21,14 @@ const CLASS_STOP = 2;
 const CLASS_DEAD = 3;
 const CLASS_LATE = 4;
 const CLASS_DROP = 5;
+const CLASS_LOST = 6;
+
+/**
+ * Hops of a target at least two connections away (actor, far proxy, near proxy): the proxy
+ * whose end the ask's guard sees is not the one whose connection may be lost, so the ask
+ * watches the target itself for its duration (the relays settle watches on loss).
+ */
+const RELAYED_HOPS = 3;
 
 interface Waiter {
   readonly types: readonly Matcher[];
@@ -37,6 +45,8 @@ interface Waiter {
   current: boolean;
   /** The cell the ask's guard is registered on (the target, or the proxy it sits behind). */
   guard: Cell | undefined;
+  /** A relayed target the ask watches for its duration (its Terminated ends the ask). */
+  watched: Address | undefined;
 }
 
 function classify(waiter: Waiter, envelope: Envelope): number {
@@ -48,6 +58,12 @@ function classify(waiter: Waiter, envelope: Envelope): number {
       return type === Unanswered.type || matches(waiter.types, type) ? CLASS_MATCH : CLASS_DEAD;
     return type === Unanswered.type ? CLASS_DROP : CLASS_LATE;
   }
+  if (
+    waiter.watched !== undefined &&
+    type === Terminated.type &&
+    (envelope.message as Terminated).address.equals(waiter.watched)
+  )
+    return CLASS_LOST;
   if (waiter.current && matches(waiter.types, type)) return CLASS_MATCH;
   const save = waiter.save;
   if (save !== undefined) {
@@ -120,6 +136,19 @@ export class FunctionCell extends Cell {
         return false;
       case CLASS_DROP:
         return false;
+      case CLASS_LOST: {
+        // The relayed target ended, or a connection on the way was lost.
+        const watched = waiter.watched as Address;
+        this.#settle(waiter);
+        // The actor's own watch of the same target still gets its Terminated.
+        if (this.isWatching(watched)) (this.#saved ??= []).push(envelope);
+        this.noteNothingReceived();
+        const value = (envelope.message as Terminated).value;
+        waiter.resolve(
+          Unanswered({ address: watched, value, explanation: `${watched} ended or was lost` }),
+        );
+        return true;
+      }
       default:
         this.deadLetter(envelope, 'unmatched');
         return false;
@@ -130,6 +159,12 @@ export class FunctionCell extends Cell {
     this.#waiter = undefined;
     if (waiter.timer !== undefined) this.core.clock.clearTimeout(waiter.timer);
     if (waiter.guard !== undefined) waiter.guard.removeAskGuard(waiter.correlation);
+    const watched = waiter.watched;
+    if (watched !== undefined) {
+      waiter.watched = undefined;
+      if (!this.isWatching(watched) && !this.ended)
+        this.core.send(watched, Unwatch(), this.address, this);
+    }
   }
 
   process(budget: number): number {
@@ -194,6 +229,7 @@ export class FunctionCell extends Cell {
         correlation: asking ? this.core.nextCorrelation() : NO_CORRELATION,
         current: !asking,
         guard: undefined,
+        watched: undefined,
       };
       this.#waiter = waiter;
       // Messages that arrived while the actor was busy are considered in order.
@@ -205,6 +241,11 @@ export class FunctionCell extends Cell {
       if (this.#waiter !== waiter) return;
       if (asking) {
         waiter.current = true;
+        if (to.hops.length >= RELAYED_HOPS && !this.isWatching(to)) {
+          // Ahead of the request, so a loss after it is reported.
+          waiter.watched = to;
+          this.core.send(to, Watch(), this.address, this);
+        }
         this.core.send(to, request as AnyMessage, this.address, this, waiter.correlation);
         if (this.#waiter !== waiter) return;
         waiter.guard = this.core.guardAsk(this, to, waiter.correlation);
