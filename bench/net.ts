@@ -15,7 +15,12 @@
  * - baseline: net.createServer / net.connect with setNoDelay, length-prefixed frames
  *   batched per event-loop turn (one socket.write per setImmediate), same protocol.
  *
- * Environment: NET_BENCH_ONLY=raw,plain,encrypted,rtt runs a subset (for profiling);
+ * - other systems in the same run (bench/net/peers.ts), same 100-byte messages: NATS
+ *   (nats.js through a nats-server started here on 127.0.0.1) and zeromq.js (PUSH/PULL,
+ *   REQ/REP). Each throughput and latency figure is printed with its ratio to the raw
+ *   socket and to NATS. A peer that cannot be loaded or started is skipped with a note.
+ *
+ * Environment: NET_BENCH_ONLY=raw,nats,zeromq,plain,encrypted,rtt runs a subset;
  * NET_BENCH_CPU_PROF=<dir> starts the peer with `--cpu-prof --cpu-prof-dir=<dir>`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -57,6 +62,14 @@ import {
   Response,
 } from './net/protocol.js';
 import type { PeerPorts } from './net/peer.js';
+import {
+  natsClient,
+  startNatsServer,
+  zeromqOneWay,
+  zeromqRoundTrips,
+  type NatsServer,
+  type PeerDone,
+} from './net/peers.js';
 import { formatResults, type BenchResult } from './result.js';
 
 /** The receiver acks every K messages. */
@@ -101,7 +114,7 @@ function percentiles(samplesMs: number[]): Latency {
 
 // ---- the peer process ------------------------------------------------------------------
 
-async function spawnPeer(): Promise<{ child: ChildProcess; ports: PeerPorts }> {
+async function spawnPeer(natsPort: number): Promise<{ child: ChildProcess; ports: PeerPorts }> {
   const profDir = process.env['NET_BENCH_CPU_PROF'];
   const execArgv = [
     ...(profDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${profDir}`]),
@@ -112,9 +125,10 @@ async function spawnPeer(): Promise<{ child: ChildProcess; ports: PeerPorts }> {
     execPath: process.execPath,
     execArgv,
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    env: { ...process.env, NET_BENCH_NATS_PORT: String(natsPort) },
   });
   const ports = await new Promise<PeerPorts>((resolve, reject) => {
-    child.once('message', (m: { type: string; ports: PeerPorts }) => resolve(m.ports));
+    child.once('message', (m: { type: 'ports'; ports: PeerPorts }) => resolve(m.ports));
     child.once('exit', (code) => reject(new Error(`peer exited early (${code})`)));
   });
   return { child, ports };
@@ -127,6 +141,18 @@ async function stopPeer(child: ChildProcess): Promise<void> {
   const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** The next run-complete report of `peer` from the peer process. */
+function peerDone(child: ChildProcess, peer: PeerDone['peer']): Promise<PeerDone> {
+  return new Promise((resolve) => {
+    const on = (m: { type: string }) => {
+      if (m.type !== 'peer-done' || (m as PeerDone).peer !== peer) return;
+      child.off('message', on);
+      resolve(m as PeerDone);
+    };
+    child.on('message', on);
+  });
 }
 
 // ---- raw socket baseline ---------------------------------------------------------------
@@ -328,42 +354,109 @@ function naclBytesPerSecond(): number {
 
 function selected(): Set<string> {
   const only = process.env['NET_BENCH_ONLY'];
-  return new Set((only ?? 'raw,plain,encrypted,rtt').split(',').map((s) => s.trim()));
+  return new Set((only ?? 'raw,nats,zeromq,plain,encrypted,rtt').split(',').map((s) => s.trim()));
 }
 
-export async function runNetBench(): Promise<BenchResult[]> {
+/** What a figure is, so ratios to the raw socket and NATS can be attached after the run. */
+type Figure = 'rate' | 'p50' | 'p99';
+
+/** Warm-up of the other systems' one-way runs (they are slower; this keeps them short). */
+const PEER_WARMUP_MESSAGES = 50_000;
+
+export async function runNetBench(): Promise<{ results: BenchResult[]; notes: string[] }> {
   for (const m of [Payload({ data: PAYLOAD_DATA }), Request({ data: REQUEST_DATA })]) {
     const bytes = encodedBodyBytes(m);
     if (bytes !== PAYLOAD_BYTES) throw new Error(`${m.type} body is ${bytes} bytes`);
   }
   const want = selected();
-  const { child, ports } = await spawnPeer();
-  const results: BenchResult[] = [];
+  const notes: string[] = [];
+  let natsServer: NatsServer | undefined;
+  if (want.has('nats')) {
+    const started = await startNatsServer();
+    if (typeof started === 'string') notes.push(`NATS skipped: ${started}`);
+    else natsServer = started;
+  }
+  const { child, ports } = await spawnPeer(natsServer?.port ?? 0);
+  for (const why of ports.skipped) notes.push(`skipped: ${why}`);
+  const results: Array<BenchResult & { figure?: Figure }> = [];
+  const latencyRows = (label: string, l: Latency, aimP50?: string, aimP99?: string) => {
+    results.push(
+      {
+        name: `${label} round trip p50`,
+        value: l.p50,
+        unit: 'µs',
+        better: 'lower',
+        figure: 'p50',
+        ...(aimP50 === undefined ? {} : { aim: aimP50 }),
+      },
+      {
+        name: `${label} round trip p99`,
+        value: l.p99,
+        unit: 'µs',
+        better: 'lower',
+        figure: 'p99',
+        ...(aimP99 === undefined ? {} : { aim: aimP99 }),
+      },
+    );
+  };
   try {
-    let rawRate: number | undefined;
-    let rawLatency: Latency | undefined;
     if (want.has('raw')) {
       const raw = await RawClient.open(ports.raw);
       const warm = await raw.throughput(WARMUP_MESSAGES);
       const t = await raw.throughput(measuredCount(warm.rate));
       await raw.roundTrips(WARMUP_ROUND_TRIPS);
-      rawLatency = percentiles(await raw.roundTrips(ROUND_TRIPS));
+      const latency = percentiles(await raw.roundTrips(ROUND_TRIPS));
       raw.close();
-      rawRate = t.rate;
       results.push({
         name: `raw socket one-way (${t.bytesPerMessage.toFixed(0)} B/msg on the wire)`,
         value: t.rate,
         unit: 'msg/s',
+        figure: 'rate',
       });
-      results.push(
-        { name: 'raw socket round trip p50', value: rawLatency.p50, unit: 'µs', better: 'lower' },
-        { name: 'raw socket round trip p99', value: rawLatency.p99, unit: 'µs', better: 'lower' },
-      );
+      latencyRows('raw socket', latency);
     }
-    const vsRaw = (value: number) =>
-      rawRate === undefined ? {} : { baseline: 'raw socket', ratio: value / rawRate };
-    const latencyVsRaw = (value: number, raw: number | undefined) =>
-      raw === undefined ? {} : { baseline: 'raw socket', ratio: value / raw };
+
+    if (natsServer !== undefined && ports.nats) {
+      const nc = await natsClient(natsServer.port);
+      const warm = await nc.oneWay(PEER_WARMUP_MESSAGES, K, WINDOW, peerDone(child, 'nats'));
+      const t = await nc.oneWay(measuredCount(warm.rate), K, WINDOW, peerDone(child, 'nats'));
+      await nc.roundTrips(WARMUP_ROUND_TRIPS);
+      const latency = percentiles(await nc.roundTrips(ROUND_TRIPS));
+      await nc.close();
+      results.push({
+        name: `NATS ${natsServer.version} one-way through the broker (nats.js)`,
+        value: t.rate,
+        unit: 'msg/s',
+        figure: 'rate',
+      });
+      latencyRows('NATS request/reply', latency);
+    } else if (natsServer !== undefined) {
+      notes.push('NATS skipped: the peer process could not subscribe');
+    }
+
+    if (want.has('zeromq') && ports.zeromq !== undefined) {
+      const warm = await zeromqOneWay(
+        ports.zeromq.pull,
+        PEER_WARMUP_MESSAGES,
+        peerDone(child, 'zeromq'),
+      );
+      const t = await zeromqOneWay(
+        ports.zeromq.pull,
+        measuredCount(warm.rate),
+        peerDone(child, 'zeromq'),
+      );
+      const [, samples] = await zeromqRoundTrips(ports.zeromq.reply, [
+        WARMUP_ROUND_TRIPS,
+        ROUND_TRIPS,
+      ]);
+      results.push({
+        name: 'zeromq.js PUSH/PULL one-way',
+        value: t.rate,
+        unit: 'msg/s',
+        figure: 'rate',
+      });
+      latencyRows('zeromq.js REQ/REP', percentiles(samples ?? []));
+    }
 
     const plainPhases = { throughput: want.has('plain'), rtt: want.has('rtt') };
     if (plainPhases.throughput || plainPhases.rtt) {
@@ -373,28 +466,12 @@ export async function runNetBench(): Promise<BenchResult[]> {
           name: `herald one-way, plain (${plain.measured.bytesPerMessage.toFixed(0)} B/msg on the wire)`,
           value: plain.measured.rate,
           unit: 'msg/s',
-          ...vsRaw(plain.measured.rate),
-          aim: '>= 1M msg/s',
+          figure: 'rate',
+          aim: '>= 1M msg/s and >= 1.5x NATS',
         });
       }
       if (plain.latency !== undefined) {
-        results.push(
-          {
-            name: 'herald round trip p50, plain',
-            value: plain.latency.p50,
-            unit: 'µs',
-            better: 'lower',
-            ...latencyVsRaw(plain.latency.p50, rawLatency?.p50),
-            aim: '<= 2x raw socket',
-          },
-          {
-            name: 'herald round trip p99, plain',
-            value: plain.latency.p99,
-            unit: 'µs',
-            better: 'lower',
-            ...latencyVsRaw(plain.latency.p99, rawLatency?.p99),
-          },
-        );
+        latencyRows('herald plain', plain.latency, '<= 1.3x raw socket', '<= 2x raw socket');
       }
     }
     if (want.has('encrypted')) {
@@ -412,41 +489,47 @@ export async function runNetBench(): Promise<BenchResult[]> {
         name: `herald one-way, encrypted (${enc.measured.bytesPerMessage.toFixed(0)} B/msg on the wire)`,
         value: enc.measured.rate,
         unit: 'msg/s',
-        ...vsRaw(enc.measured.rate),
-        aim: '>= 500k msg/s (tweetnacl)',
+        figure: 'rate',
+        aim: '>= 600k msg/s (tweetnacl)',
       });
-      if (enc.latency !== undefined) {
-        results.push(
-          {
-            name: 'herald round trip p50, encrypted',
-            value: enc.latency.p50,
-            unit: 'µs',
-            better: 'lower',
-            ...latencyVsRaw(enc.latency.p50, rawLatency?.p50),
-          },
-          {
-            name: 'herald round trip p99, encrypted',
-            value: enc.latency.p99,
-            unit: 'µs',
-            better: 'lower',
-            ...latencyVsRaw(enc.latency.p99, rawLatency?.p99),
-          },
-        );
-      }
+      if (enc.latency !== undefined) latencyRows('herald encrypted', enc.latency);
     }
   } finally {
     await stopPeer(child);
+    await natsServer?.stop();
   }
-  return results;
+  return { results: withRatios(results), notes };
+}
+
+/**
+ * Attaches to every throughput and latency figure its ratio to the raw socket's and to
+ * NATS's figure of the same kind from this run.
+ */
+function withRatios(results: ReadonlyArray<BenchResult & { figure?: Figure }>): BenchResult[] {
+  const base = (prefix: string, figure: Figure) =>
+    results.find((r) => r.figure === figure && r.name.startsWith(prefix))?.value;
+  const out: BenchResult[] = results.map(({ figure, ...r }) => {
+    if (figure === undefined) return r;
+    const raw = r.name.startsWith('raw socket') ? undefined : base('raw socket', figure);
+    const nats = r.name.startsWith('NATS') ? undefined : base('NATS', figure);
+    const also = nats === undefined ? [] : [{ baseline: 'NATS', ratio: r.value / nats }];
+    return {
+      ...r,
+      ...(raw === undefined ? {} : { baseline: 'raw socket', ratio: r.value / raw }),
+      ...(also.length === 0 ? {} : { also }),
+    };
+  });
+  return out;
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const started = performance.now();
-  const results = await runNetBench();
+  const { results, notes } = await runNetBench();
   console.log(
     formatResults(
       `net (two processes on 127.0.0.1, ${PAYLOAD_BYTES} B bodies, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
       results,
     ),
   );
+  for (const note of notes) console.log(`  NOTE ${note}`);
 }

@@ -14,6 +14,8 @@ export interface BenchResult {
   readonly baseline?: string;
   /** `value / baseline value`. */
   readonly ratio?: number;
+  /** Further ratios, to other baselines from the same run (e.g. NATS beside the raw socket). */
+  readonly also?: ReadonlyArray<{ readonly baseline: string; readonly ratio: number }>;
   /** Which direction is better; `higher` when absent. */
   readonly better?: 'higher' | 'lower';
   /** The target, in words, e.g. `>= 2M msg/s`. */
@@ -47,7 +49,13 @@ export function formatResults(title: string, results: readonly BenchResult[]): s
   const width = Math.max(...results.map((r) => r.name.length), 10);
   for (const r of results) {
     let line = `  ${r.name.padEnd(width)}  ${formatValue(r.value).padStart(14)} ${r.unit}`;
-    if (r.ratio !== undefined) line += `  (${r.ratio.toFixed(2)}x ${r.baseline ?? 'baseline'})`;
+    const ratios = [
+      ...(r.ratio === undefined ? [] : [{ baseline: r.baseline ?? 'baseline', ratio: r.ratio }]),
+      ...(r.also ?? []),
+    ];
+    if (ratios.length > 0) {
+      line += `  (${ratios.map((x) => `${x.ratio.toFixed(2)}x ${x.baseline}`).join(', ')})`;
+    }
     if (r.aim !== undefined) line += `  aim ${r.aim}`;
     lines.push(line);
   }

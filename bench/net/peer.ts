@@ -1,11 +1,12 @@
 /**
  * Process B of the network benchmark, spawned by bench/net.ts with an IPC channel:
  *
- *   node --import type { Socket } from 'node:net';
-import tsx bench/net/peer.ts
+ *   node --import tsx bench/net/peer.ts
  *
  * Listens on 127.0.0.1 (port 0) three times: Herald plain, Herald encrypted, and a raw
- * `net` server for the baseline, then sends the ports to the parent over IPC. On each:
+ * `net` server for the baseline; serves the other systems (bench/net/peers.ts: zeromq PULL
+ * and REP, and a NATS subscriber when NET_BENCH_NATS_PORT names a running nats-server),
+ * then sends the ports to the parent over IPC. On each:
  * counts Payloads (acking every k, Done after n, timed on this side) and answers every
  * Request with a Response. Exits when the parent disconnects (so `--cpu-prof` profiles
  * are written), or after PEER_MAX_LIFE_MS if it is forgotten.
@@ -43,6 +44,7 @@ import {
   Request,
   Response,
 } from './protocol.js';
+import { serveNats, serveZeromq, type PeerDone } from './peers.js';
 
 /** A forgotten peer exits after this long. */
 const PEER_MAX_LIFE_MS = 180_000;
@@ -53,7 +55,16 @@ export interface PeerPorts {
   readonly plain: number;
   readonly encrypted: number;
   readonly raw: number;
+  /** zeromq endpoints, when zeromq could be loaded. */
+  readonly zeromq?: { readonly pull: string; readonly reply: string };
+  /** A NATS subscriber is up on the port the parent gave. */
+  readonly nats: boolean;
+  /** Why a peer is not served, one line each. */
+  readonly skipped: readonly string[];
 }
+
+/** The receiver acks every NATS_ACK_EVERY NATS messages (bench/net.ts uses the same K). */
+const NATS_ACK_EVERY = 1000;
 
 /** Counting and answering state for one throughput run. */
 class Counter {
@@ -181,7 +192,26 @@ async function main(): Promise<void> {
   const herald = await new Promise<{ plain: number; encrypted: number }>((resolve) => {
     runtime.spawn(withOptions(new Sink(resolve), { capacity: SINK_CAPACITY }));
   });
-  const ports: PeerPorts = { ...herald, raw: rawPort };
+  const report = (done: PeerDone) => send(done);
+  const skipped: string[] = [];
+  const zeromq = await serveZeromq(report);
+  if (typeof zeromq === 'string') skipped.push(zeromq);
+  let closeNats: (() => Promise<void>) | undefined;
+  const natsPort = Number(process.env['NET_BENCH_NATS_PORT'] ?? '0');
+  if (natsPort > 0) {
+    const nats = await serveNats(natsPort, NATS_ACK_EVERY, report).catch(
+      (e: Error) => `nats subscriber: ${e.message}`,
+    );
+    if (typeof nats === 'string') skipped.push(nats);
+    else closeNats = nats;
+  }
+  const ports: PeerPorts = {
+    ...herald,
+    raw: rawPort,
+    ...(typeof zeromq === 'string' ? {} : { zeromq }),
+    nats: closeNats !== undefined,
+    skipped,
+  };
   send({ type: 'ports', ports });
 
   process.on('disconnect', () => {
@@ -189,6 +219,7 @@ async function main(): Promise<void> {
       process.stderr.write(`peer: ${runtime.deadLetterCount} dead letters\n`);
     }
     raw.close();
+    void closeNats?.();
     void runtime.close({ timeoutMs: 1000 }).finally(() => process.exit(0));
   });
 }
