@@ -13,6 +13,7 @@ const benches: ReadonlyArray<{ readonly script: string; readonly flags: readonly
   { script: 'codec.ts', flags: [] },
   { script: 'net.ts', flags: [] },
   { script: 'handshake.ts', flags: [] },
+  { script: 'trust-checks.ts', flags: [] },
   { script: 'connections.ts', flags: [] },
 ];
 
