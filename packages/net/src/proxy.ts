@@ -105,13 +105,13 @@ export class SocketProxy implements Handler {
   readonly name = 'SocketProxy';
   readonly #setup: ProxySetup;
   readonly #wire: WireSession;
-  readonly #codec: CodecStream;
+  #codecStream: CodecStream | undefined;
   readonly #outbound: OutboundFlow;
   readonly #exports: ExportTable;
   readonly #watches: ConnectionWatches;
   #inbound!: InboundRouter;
   #keepalive!: Keepalive;
-  #throttle!: LogThrottle;
+  #throttleMade: LogThrottle | undefined;
   #self!: Self;
   #stream: Duplex | undefined;
   #logBindings: Record<string, unknown> = {};
@@ -155,7 +155,6 @@ export class SocketProxy implements Handler {
       ...(o.maxMessageBytes === undefined ? {} : { maxMessageBytes: o.maxMessageBytes }),
       reassemblyBudget: setup.network.reassembly,
     });
-    this.#codec = setup.network.codec.createStream();
     const highWaterBytes = o.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
     this.#outbound = new OutboundFlow(
       this.#wire,
@@ -192,6 +191,25 @@ export class SocketProxy implements Handler {
     return this.#logCache;
   }
 
+  /** Rate limits this connection's repeated warnings; made on the first one. */
+  get #throttle(): LogThrottle {
+    const clock = this.#self.runtime.clock;
+    return (this.#throttleMade ??= new LogThrottle(() => clock.now()));
+  }
+
+  /** The connection's codec stream, made when the first message is encoded or decoded. */
+  get #codec(): CodecStream {
+    return (this.#codecStream ??= this.#setup.network.codec.createStream());
+  }
+
+  /**
+   * An info line on this connection's logger. At the default level (warn) nothing is built:
+   * an idle connection never makes its two child loggers (memory per connection).
+   */
+  #info(fields: Record<string, unknown>, msg: string): void {
+    if (this.#self.runtime.logger.isLevelEnabled('info')) this.#log.info(fields, msg);
+  }
+
   /** The address of this proxy. */
   get address(): Address {
     return this.#self.address;
@@ -206,7 +224,6 @@ export class SocketProxy implements Handler {
     network.proxies.set(self.address.local, this);
     this.#defaultTarget = this.#setup.controller;
     this.#logBindings = { conn: network.nextConnectionId(), role: this.#setup.role };
-    this.#throttle = new LogThrottle(() => clock.now());
     this.#noticeAt = clock.now();
     const o = this.#setup.options;
     this.#keepalive = new Keepalive(
@@ -218,7 +235,7 @@ export class SocketProxy implements Handler {
     this.#inbound = new InboundRouter({
       self,
       network,
-      decoder: this.#codec.decoder,
+      decoder: () => this.#codec.decoder,
       exports: this.#exports,
       watches: this.#watches,
       defaultTarget: () => this.#defaultTarget,
@@ -248,7 +265,7 @@ export class SocketProxy implements Handler {
           this.#guard(() => {
             if (this.#phase === 'ended') return;
             const reason = error.code ?? 'dial-failed';
-            this.#log.info({ errno: reason }, 'cannot connect');
+            this.#info({ errno: reason }, 'cannot connect');
             this.#finish('abandoned', reason, undefined, error.code);
           }),
       );
@@ -564,7 +581,7 @@ export class SocketProxy implements Handler {
   #drained(pendingBytes: number): void {
     const self = this.#self;
     const drained = Drained({ remote: self.address, pendingBytes });
-    this.#log.info({ pendingBytes }, 'drained');
+    this.#info({ pendingBytes }, 'drained');
     this.#tellControllerAndWaiters(drained);
   }
 
@@ -588,7 +605,7 @@ export class SocketProxy implements Handler {
 
   #onData(chunk: Buffer): void {
     if (this.#phase === 'ended') return;
-    this.#debug = this.#log.isLevelEnabled('debug');
+    this.#debug = this.#self.runtime.logger.isLevelEnabled('debug');
     const now = this.#self.runtime.clock.now();
     const events = this.#wire.receive(chunk, now);
     // Only whole frames show the peer is alive: a byte now and then does not.
@@ -676,7 +693,7 @@ export class SocketProxy implements Handler {
   #onStreamError(error: NodeJS.ErrnoException): void {
     const reason = error.code ?? 'socket-error';
     if (this.#phase === 'ended') return;
-    this.#log.info({ errno: reason }, 'socket error');
+    this.#info({ errno: reason }, 'socket error');
     this.#finish('abandoned', reason, undefined, error.code);
   }
 
@@ -725,7 +742,7 @@ export class SocketProxy implements Handler {
         case 'pong':
           break;
         case 'closed':
-          this.#log.info({ reason: event.reason, text: event.text }, 'peer closed');
+          this.#info({ reason: event.reason, text: event.text }, 'peer closed');
           this.#outbound.flush();
           this.#stream?.end();
           this.#finish('abandoned', event.reason, undefined);
@@ -760,7 +777,7 @@ export class SocketProxy implements Handler {
         const admit = decision === true;
         const reason =
           typeof decision === 'string' && decision.length > 0 ? decision : 'not authorized';
-        if (!admit) this.#log.info({ peerKey: key, reason }, 'peer refused by authorize');
+        if (!admit) this.#info({ peerKey: key, reason }, 'peer refused by authorize');
         const events = admit ? this.#wire.accept() : this.#wire.refuse(reason.slice(0, 200));
         this.#outbound.schedule();
         this.#handle(events);
@@ -788,7 +805,7 @@ export class SocketProxy implements Handler {
     this.#armKeepalive();
     this.#session = establish({
       self: this.#self,
-      log: this.#log,
+      log: this.#self.runtime.logger.isLevelEnabled('info') ? this.#log : undefined,
       role: this.#setup.role,
       controller: this.#setup.controller,
       options: this.#setup.options,
@@ -987,10 +1004,10 @@ export class SocketProxy implements Handler {
           explanation: `cannot connect to ${requested.host}:${requested.port}: ${reason}`,
           ...(errno === undefined ? {} : { errno }),
         });
-        this.#log.info({ reason }, 'not connected');
+        this.#info({ reason }, 'not connected');
         if (self.runtime.isAlive(controller)) self.send(controller, fault);
       } else {
-        this.#log.info({ reason }, 'connection rejected before accept');
+        this.#info({ reason }, 'connection rejected before accept');
       }
       // Let a queued CLOSE reach the peer before the stream goes.
       if (stream !== undefined) lingerThenDestroy(stream);
@@ -1010,7 +1027,7 @@ export class SocketProxy implements Handler {
             ...base,
             explanation: `connection to ${this.#peer.host}:${this.#peer.port} abandoned (${reason})`,
           });
-    this.#log.info({ reason, kind }, kind === 'closed' ? 'closed' : 'abandoned');
+    this.#info({ reason, kind }, kind === 'closed' ? 'closed' : 'abandoned');
     if (this.#session !== undefined) self.send(this.#session, Stop());
     if (self.runtime.isAlive(controller)) this.#tellControllerAndWaiters(notice);
     else for (const waiter of this.#drainWaiters.splice(0)) self.replyTo(waiter, notice);

@@ -13,7 +13,6 @@ import {
   FrameDecoder,
   FrameKind,
   PREAMBLE_BYTES,
-  PUBLIC_KEY_BYTES,
   closeReasonName,
   encodeCloseFrame,
   encodeFrame,
@@ -332,16 +331,22 @@ describe('listener - Herald peers through a relay', () => {
 
   it('closes with decrypt-failed when one bit of a sealed record is flipped; the client gets Abandoned', async () => {
     const s = await server({ encrypted: true });
-    // The client's opening is preamble + HELLO with its key; every byte after it is SEALED.
-    const opening =
-      PREAMBLE_BYTES +
-      helloFrame({ encrypt: true, ephemeralKey: new Uint8Array(PUBLIC_KEY_BYTES) }).length;
-    const target = opening + 5 + 3; // inside the first record's Poly1305 tag
+    // The client's opening is the preamble and its handshake frames (HELLO, AUTH); after
+    // them every frame is SEALED. Frames are followed as they pass, and one bit inside the
+    // first SEALED record's Poly1305 tag is flipped.
+    let seen = Buffer.alloc(0);
+    let next = PREAMBLE_BYTES;
+    let target = -1;
     let flipped = false;
     const relay = await startFaultRelay({
       target: { host: '127.0.0.1', port: s.port },
       rewrite: (chunk, direction, offset) => {
         if (direction !== 'to-target') return chunk;
+        seen = Buffer.concat([seen, chunk]);
+        while (target < 0 && seen.length >= next + 5) {
+          if (seen[next + 4] === FrameKind.SEALED) target = next + 5 + 3;
+          else next += 4 + seen.readUInt32BE(next);
+        }
         if (target < offset || target >= offset + chunk.length) return chunk;
         const copy = Buffer.from(chunk);
         copy[target - offset] = (copy[target - offset] as number) ^ 0x10;

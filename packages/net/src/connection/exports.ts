@@ -16,10 +16,11 @@
  */
 export class ExportTable {
   readonly #max: number;
-  readonly #local = new Map<number, true>();
-  readonly #paths = new Map<string, true>();
+  // Made on first use: an idle connection that was never sent an address holds none.
+  #localMade: Map<number, true> | undefined;
+  #pathsMade: Map<string, true> | undefined;
   /** Explicit exports: never evicted. */
-  readonly #pinned = new Set<string>();
+  #pinned: Set<string> | undefined;
   /** The last one-hop export, so a stream of messages from one actor costs one compare. */
   #last = -1;
 
@@ -27,8 +28,16 @@ export class ExportTable {
     this.#max = max;
   }
 
+  get #local(): Map<number, true> {
+    return (this.#localMade ??= new Map());
+  }
+
+  get #paths(): Map<string, true> {
+    return (this.#pathsMade ??= new Map());
+  }
+
   get size(): number {
-    return this.#local.size + this.#paths.size;
+    return (this.#localMade?.size ?? 0) + (this.#pathsMade?.size ?? 0);
   }
 
   /** Records that `hops` (peer-relative, as sent) was given to the peer. */
@@ -51,15 +60,15 @@ export class ExportTable {
 
   /** Exports `hops` for the life of the connection (the `exports` option). */
   pin(hops: readonly number[]): void {
-    this.#pinned.add(hops.join(','));
+    (this.#pinned ??= new Set()).add(hops.join(','));
   }
 
   /** Whether the peer was given `hops` (as it arrives in a `to` field). */
   has(hops: readonly number[]): boolean {
     if (hops.length === 1) {
-      if (this.#local.has(hops[0] as number)) return true;
-    } else if (this.#paths.has(hops.join(','))) return true;
-    return this.#pinned.size > 0 && this.#pinned.has(hops.join(','));
+      if (this.#localMade?.has(hops[0] as number) === true) return true;
+    } else if (this.#pathsMade?.has(hops.join(',')) === true) return true;
+    return this.#pinned !== undefined && this.#pinned.has(hops.join(','));
   }
 
   #evict(): void {

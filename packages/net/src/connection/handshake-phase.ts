@@ -16,8 +16,8 @@ export const HANDSHAKE_TIMER = 'herald.handshake';
 
 export interface Establishment {
   readonly self: Self;
-  /** The connection's logger. */
-  readonly log: Logger;
+  /** The connection's logger, when info lines are on (else nothing is logged here). */
+  readonly log: Logger | undefined;
   readonly role: 'connector' | 'acceptor';
   readonly controller: Address;
   readonly options: ConnectionOptions;
@@ -72,14 +72,14 @@ export function establish(e: Establishment): Address | undefined {
   };
   const from = session ?? self.address;
   if (e.role === 'connector') {
-    e.log.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'connected');
+    e.log?.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'connected');
     self.forward(
       e.controller,
       Connected({ requested: e.requested ?? e.peer, local: e.local, ...common }),
       from,
     );
   } else {
-    e.log.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'accepted');
+    e.log?.info({ encrypted: e.encrypted, peerKey: e.peerKey }, 'accepted');
     self.forward(e.controller, Accepted({ listening: e.listening ?? e.peer, ...common }), from);
   }
   return session;

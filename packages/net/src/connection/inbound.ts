@@ -46,7 +46,8 @@ export interface Relay extends AnyMessage {
 export interface InboundHost {
   readonly self: Self;
   readonly network: Network;
-  readonly decoder: CodecStream['decoder'];
+  /** The connection's stream decoder (made on first use). */
+  decoder(): CodecStream['decoder'];
   readonly exports: ExportTable;
   readonly watches: ConnectionWatches;
   /** The session, or the controller. */
@@ -168,7 +169,7 @@ export class InboundRouter {
     }
     let message: AnyMessage;
     try {
-      message = host.decoder.decodeBody(typeName, wire.body, space, wire.bodyMode);
+      message = host.decoder().decodeBody(typeName, wire.body, space, wire.bodyMode);
     } catch (error) {
       const code = isCodecError(error) ? error.code : 'HERALD_ERR_MALFORMED';
       // One bad message costs one dead letter: the stream itself is intact.
@@ -192,7 +193,7 @@ export class InboundRouter {
   #feedback(wire: WireMessage, space: Address[], sender: Address): void {
     let notice: AnyMessage;
     try {
-      notice = this.#host.decoder.decodeBody(wire.typeName, wire.body, space, wire.bodyMode);
+      notice = this.#host.decoder().decodeBody(wire.typeName, wire.body, space, wire.bodyMode);
     } catch {
       this.#host.refuse('undecodable delivery notice', sender, sender, wire.typeName);
       return;

@@ -28,8 +28,13 @@ export interface WatchPair {
 }
 
 class WatchTable {
-  readonly #entries = new Map<string, Entry>();
+  // Made on first use: most connections carry no watch at all.
+  #made: Map<string, Entry> | undefined;
   #size = 0;
+
+  get #entries(): Map<string, Entry> {
+    return (this.#made ??= new Map());
+  }
 
   get size(): number {
     return this.#size;
@@ -46,11 +51,11 @@ class WatchTable {
   }
 
   has(target: Address, watcher: Address): boolean {
-    return this.#entries.get(target.key)?.watchers.has(watcher.key) === true;
+    return this.#made?.get(target.key)?.watchers.has(watcher.key) === true;
   }
 
   delete(target: Address, watcher: Address): boolean {
-    const entry = this.#entries.get(target.key);
+    const entry = this.#made?.get(target.key);
     if (entry === undefined || !entry.watchers.delete(watcher.key)) return false;
     this.#size--;
     if (entry.watchers.size === 0) this.#entries.delete(target.key);
@@ -59,7 +64,8 @@ class WatchTable {
 
   drain(): WatchPair[] {
     const out: WatchPair[] = [];
-    for (const entry of this.#entries.values())
+    if (this.#made === undefined) return out;
+    for (const entry of this.#made.values())
       for (const watcher of entry.watchers.values()) out.push({ target: entry.target, watcher });
     this.#entries.clear();
     this.#size = 0;
