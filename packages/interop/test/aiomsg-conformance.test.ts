@@ -16,6 +16,9 @@ import {
   AiomsgPeerLeft,
   AiomsgReceived,
   AiomsgSend,
+  AiomsgSendMessage,
+  AiomsgUndecodable,
+  AiomsgMessage,
   aiomsgSocketBehavior,
   type AiomsgSocketOptions,
 } from '../src/index.js';
@@ -435,4 +438,61 @@ describe('aiomsg sends against the raw peer', () => {
       });
     }
   }
+});
+
+describe('aiomsg resource bounds', () => {
+  it('a bind socket holds at most maxConnections connections and closes the ones beyond', async () => {
+    const setup = await heraldBind({ maxConnections: 2 });
+    await joined(setup);
+    const handshaking = await rawConnect(setup); // no HELLO yet: it still counts
+    await handshaking.next(HELLO);
+    const third = await rawConnect(setup);
+    await third.closed;
+    expect(
+      setup.runtime.log.lines.some((l) => String(l['msg']).includes('too many connections')),
+    ).toBe(true);
+    expect(third.count(HELLO)).toBe(0);
+  });
+
+  it('round-robin skips a congested peer (more than congestedBytes unsent) and comes back to it', async () => {
+    const setup = await heraldBind({ congestedBytes: 1_000 });
+    const slow = await joined(setup);
+    const fast = await joined(setup);
+    slow.peer.stream.pause(); // reads nothing: what Herald writes to it piles up
+    const big = (n: number) => new Uint8Array(256 * 1024).fill(n);
+    // big 0 -> slow (taken by the link's window), big 1 -> fast, big 2 -> slow (stays unsent).
+    for (let n = 0; n < 3; n++) setup.runtime.send(setup.socket, AiomsgSend({ payload: big(n) }));
+    for (let i = 0; i < 4; i++)
+      setup.runtime.send(setup.socket, AiomsgSend({ payload: bytes(`m${i}`) }));
+    expect((await fast.peer.next(DATA)).body[0]).toBe(1);
+    for (let i = 0; i < 4; i++) expect((await fast.peer.next(DATA)).body.toString()).toBe(`m${i}`);
+    slow.peer.stream.resume();
+    expect((await slow.peer.next(DATA)).body[0]).toBe(0);
+    expect((await slow.peer.next(DATA)).body[0]).toBe(2);
+  });
+});
+
+describe('aiomsg msgpack payloads', () => {
+  it('decodes msgpack DATA into AiomsgMessage and keeps undecodable bytes as AiomsgUndecodable', async () => {
+    const setup = await heraldBind({ payloadFormat: 'msgpack' });
+    const { peer, identity } = await joined(setup);
+    // 0x81 0xa1 'a' 0x01 is msgpack for {a: 1}; 0xc1 is never valid msgpack.
+    peer.write(
+      Buffer.concat([
+        rawFrame(DATA, Uint8Array.of(0x81, 0xa1, 0x61, 0x01)),
+        rawFrame(DATA, Uint8Array.of(0xc1, 0xc1)),
+      ]),
+    );
+    expect((await setup.probe.next(AiomsgMessage)).message).toEqual(
+      AiomsgMessage({ identity, message: { a: 1 } }),
+    );
+    expect((await setup.probe.next(AiomsgUndecodable)).message.payload).toEqual(
+      Uint8Array.of(0xc1, 0xc1),
+    );
+    setup.runtime.send(
+      setup.socket,
+      AiomsgSendMessage({ message: { type: 'Hi', n: 2 }, identity }),
+    );
+    expect((await peer.next(DATA)).body.toString('hex')).toBe('82a474797065a24869a16e02');
+  });
 });

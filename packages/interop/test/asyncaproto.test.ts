@@ -277,6 +277,18 @@ describe('AsyncAProto server', () => {
     await c.closed;
   });
 
+  it('serves at most maxSessions connections and closes the ones beyond', async () => {
+    const s = await server({ maxSessions: 1 });
+    const first = await s.client();
+    const second = await s.client();
+    await second.closed;
+    first.send(first.json({ req: 'echo' }));
+    expect((await first.next()).payload).toMatchObject({ status: 'success' });
+    expect(s.runtime.log.lines.some((l) => String(l['msg']).includes('too many sessions'))).toBe(
+      true,
+    );
+  });
+
   it('closeAfterRequest closes after the first answer, as the reference does', async () => {
     const s = await server({ closeAfterRequest: true });
     const c = await s.client();

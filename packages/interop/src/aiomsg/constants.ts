@@ -46,3 +46,5 @@ export const DEFAULT_AIOMSG_CONGESTED_BYTES = 1024 * 1024;
 export const DEFAULT_AIOMSG_RECONNECT_MS = 100;
 /** ...doubling up to this while dials keep failing. */
 export const DEFAULT_AIOMSG_MAX_RECONNECT_MS = 5_000;
+/** Connections a socket holds at once (handshaking ones included); more are closed at once. */
+export const DEFAULT_AIOMSG_MAX_CONNECTIONS = 1024;

@@ -33,6 +33,7 @@ import {
   DEFAULT_AIOMSG_DEDUP_WINDOW,
   DEFAULT_AIOMSG_HEARTBEAT_INTERVAL_MS,
   DEFAULT_AIOMSG_HEARTBEAT_TIMEOUT_MS,
+  DEFAULT_AIOMSG_MAX_CONNECTIONS,
   DEFAULT_AIOMSG_MAX_FRAME_BYTES,
   DEFAULT_AIOMSG_MAX_RECONNECT_MS,
   DEFAULT_AIOMSG_MAX_RESEND_MS,
@@ -112,6 +113,8 @@ export interface AiomsgSocketOptions {
   readonly congestedBytes?: number;
   readonly reconnectMs?: number;
   readonly maxReconnectMs?: number;
+  /** Connections held at once; a bind socket closes what comes beyond (logged at warn). */
+  readonly maxConnections?: number;
   /** The actor's name in logs; 'aiomsg-socket' by default. */
   readonly name?: string;
 }
@@ -156,7 +159,12 @@ const INTERNAL: ReadonlySet<string> = new Set(
 const WEBSOCKET_FIRST_BYTE = 0x47;
 
 /** Plain msgpack (no records, no Herald extensions) so any msgpack peer can read it. */
-const packr = new Packr({ useRecords: false, mapsAsObjects: true, moreTypes: false });
+const packr = new Packr({
+  useRecords: false,
+  mapsAsObjects: true,
+  variableMapSize: true,
+  moreTypes: false,
+});
 
 interface Connection {
   readonly id: number;
@@ -234,6 +242,7 @@ interface Settings {
   readonly congestedBytes: number;
   readonly reconnectMs: number;
   readonly maxReconnectMs: number;
+  readonly maxConnections: number;
 }
 
 function settingsOf(options: AiomsgSocketOptions): Settings {
@@ -284,6 +293,11 @@ function settingsOf(options: AiomsgSocketOptions): Settings {
       DEFAULT_AIOMSG_CONGESTED_BYTES,
     ),
     reconnectMs: positive('reconnectMs', options.reconnectMs, DEFAULT_AIOMSG_RECONNECT_MS),
+    maxConnections: positive(
+      'maxConnections',
+      options.maxConnections,
+      DEFAULT_AIOMSG_MAX_CONNECTIONS,
+    ),
     maxReconnectMs: positive(
       'maxReconnectMs',
       options.maxReconnectMs,
@@ -321,6 +335,15 @@ export function aiomsgSocketBehavior(options: AiomsgSocketOptions): Handler {
 
   function adopt(stream: Duplex, host: string, port: number, dialed: boolean): void {
     if (closed) {
+      stream.destroy();
+      return;
+    }
+    if (connections.size >= s.maxConnections) {
+      self.log.warn(
+        { remote: `${host}:${port}`, limit: s.maxConnections },
+        'aiomsg connection refused: too many connections',
+      );
+      stream.on('error', () => {});
       stream.destroy();
       return;
     }
@@ -501,7 +524,8 @@ export function aiomsgSocketBehavior(options: AiomsgSocketOptions): Handler {
     if (s.payloadFormat === 'msgpack') {
       let message: unknown;
       try {
-        message = packr.unpack(payload);
+        // A fresh view: msgpackr hangs a `dataView` on the array it reads.
+        message = packr.unpack(new Uint8Array(payload.buffer, payload.byteOffset, payload.length));
       } catch (error) {
         return emit(AiomsgUndecodable({ identity, payload, reason: (error as Error).message }));
       }

@@ -31,6 +31,9 @@ import {
 /** AsyncAPY's session timeout (its `timeout`, 60 s): here, the wait for a whole request. */
 export const DEFAULT_ASYNCAPROTO_TIMEOUT_MS = 60_000;
 
+/** Connections served at once; more are closed on accept (logged at warn). */
+export const DEFAULT_ASYNCAPROTO_MAX_SESSIONS = 1024;
+
 /** What a handler gets as its message: the decoded payload and how it came. */
 export interface AsyncaprotoRequest {
   readonly payload: Record<string, unknown>;
@@ -48,6 +51,8 @@ export interface AsyncaprotoServerOptions {
   readonly timeoutMs?: number;
   /** Close each connection after its first request is answered, as the reference does. */
   readonly closeAfterRequest?: boolean;
+  /** Connections served at once. */
+  readonly maxSessions?: number;
   /** Who gets AsyncaprotoListening / AsyncaprotoFailed; the spawning actor by default. */
   readonly owner?: Address;
   readonly name?: string;
@@ -180,6 +185,15 @@ export function asyncaprotoServerBehavior(options: AsyncaprotoServerOptions): Ha
 
   function adopt(stream: Duplex, host: string, port: number): void {
     if (closed) {
+      stream.destroy();
+      return;
+    }
+    if (sessions.size >= (options.maxSessions ?? DEFAULT_ASYNCAPROTO_MAX_SESSIONS)) {
+      self.log.warn(
+        { peer: `${host}:${port}` },
+        'asyncaproto connection refused: too many sessions',
+      );
+      stream.on('error', () => {});
       stream.destroy();
       return;
     }
