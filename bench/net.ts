@@ -94,6 +94,8 @@ interface Throughput {
   readonly rate: number;
   /** Bytes the receiver read per message (frames, headers, encryption). */
   readonly bytesPerMessage: number;
+  /** CPU µs the receiving process spent per message (robust on a shared, loaded machine). */
+  readonly cpuUs: number;
 }
 
 interface Latency {
@@ -161,7 +163,7 @@ class RawClient {
   readonly #socket: Socket;
   readonly #out: BatchedWriter;
   #onAck: (count: number) => void = () => {};
-  #onDone: (count: number, ms: number, bytes: number) => void = () => {};
+  #onDone: (count: number, ms: number, bytes: number, cpuMs: number) => void = () => {};
   #onResponse: () => void = () => {};
 
   private constructor(socket: Socket) {
@@ -173,7 +175,12 @@ class RawClient {
           this.#onAck(buf.readUInt32BE(at));
           return;
         case RAW_DONE:
-          this.#onDone(buf.readUInt32BE(at), buf.readDoubleBE(at + 4), buf.readDoubleBE(at + 12));
+          this.#onDone(
+            buf.readUInt32BE(at),
+            buf.readDoubleBE(at + 4),
+            buf.readDoubleBE(at + 12),
+            buf.readDoubleBE(at + 20),
+          );
           return;
         case RAW_RESPONSE:
           this.#onResponse();
@@ -210,8 +217,12 @@ class RawClient {
         acked = count;
         pump();
       };
-      this.#onDone = (count, ms, bytes) =>
-        resolve({ rate: count / (ms / 1000), bytesPerMessage: bytes / count });
+      this.#onDone = (count, ms, bytes, cpuMs) =>
+        resolve({
+          rate: count / (ms / 1000),
+          bytesPerMessage: bytes / count,
+          cpuUs: (cpuMs * 1000) / count,
+        });
       this.#out.write(rawFrame(RAW_BEGIN, begin));
       pump();
     });
@@ -266,7 +277,11 @@ async function heraldThroughput(
     const m = await self.receive(Ack, Done, Congested, Drained);
     if (Ack.is(m)) acked = m.count;
     else if (Done.is(m))
-      return { rate: m.count / (m.ms / 1000), bytesPerMessage: m.bytes / m.count };
+      return {
+        rate: m.count / (m.ms / 1000),
+        bytesPerMessage: m.bytes / m.count,
+        cpuUs: (m.cpuMs * 1000) / m.count,
+      };
     else tally.congestion++;
   }
 }
@@ -294,7 +309,7 @@ async function heraldCase(
     const c = await self.receive(Connected, NotConnected);
     if (!Connected.is(c)) throw new Error(`cannot connect: ${c.reason}`);
     const tally = { congestion: 0, refused: 0 };
-    let warm: Throughput = { rate: 0, bytesPerMessage: 0 };
+    let warm: Throughput = { rate: 0, bytesPerMessage: 0, cpuUs: 0 };
     let measured = warm;
     if (phases.throughput) {
       warm = await heraldThroughput(self, c.remote, WARMUP_MESSAGES, tally);
@@ -358,7 +373,7 @@ function selected(): Set<string> {
 }
 
 /** What a figure is, so ratios to the raw socket and NATS can be attached after the run. */
-type Figure = 'rate' | 'p50' | 'p99';
+type Figure = 'rate' | 'cpu' | 'p50' | 'p99';
 
 /** Warm-up of the other systems' one-way runs (they are slower; this keeps them short). */
 const PEER_WARMUP_MESSAGES = 50_000;
@@ -399,6 +414,15 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
       },
     );
   };
+  /** Receiver CPU per message: what load from other processes does not change. */
+  const cpuRow = (label: string, us: number) =>
+    results.push({
+      name: `  ${label} receiver CPU per message`,
+      value: us,
+      unit: 'µs',
+      better: 'lower',
+      figure: 'cpu',
+    });
   try {
     if (want.has('raw')) {
       const raw = await RawClient.open(ports.raw);
@@ -413,6 +437,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         unit: 'msg/s',
         figure: 'rate',
       });
+      cpuRow('raw socket', t.cpuUs);
       latencyRows('raw socket', latency);
     }
 
@@ -429,6 +454,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         unit: 'msg/s',
         figure: 'rate',
       });
+      cpuRow('NATS subscriber', t.cpuUs);
       latencyRows('NATS request/reply', latency);
     } else if (natsServer !== undefined) {
       notes.push('NATS skipped: the peer process could not subscribe');
@@ -455,6 +481,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         unit: 'msg/s',
         figure: 'rate',
       });
+      cpuRow('zeromq.js PULL', t.cpuUs);
       latencyRows('zeromq.js REQ/REP', percentiles(samples ?? []));
     }
 
@@ -469,6 +496,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
           figure: 'rate',
           aim: '>= 1M msg/s and >= 1.5x NATS',
         });
+        cpuRow('herald plain', plain.measured.cpuUs);
       }
       if (plain.latency !== undefined) {
         latencyRows('herald plain', plain.latency, '<= 1.3x raw socket', '<= 2x raw socket');
@@ -492,6 +520,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         figure: 'rate',
         aim: '>= 600k msg/s (tweetnacl)',
       });
+      cpuRow('herald encrypted', enc.measured.cpuUs);
       if (enc.latency !== undefined) latencyRows('herald encrypted', enc.latency);
     }
   } finally {
@@ -507,11 +536,12 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
  */
 function withRatios(results: ReadonlyArray<BenchResult & { figure?: Figure }>): BenchResult[] {
   const base = (prefix: string, figure: Figure) =>
-    results.find((r) => r.figure === figure && r.name.startsWith(prefix))?.value;
+    results.find((r) => r.figure === figure && r.name.trimStart().startsWith(prefix))?.value;
   const out: BenchResult[] = results.map(({ figure, ...r }) => {
     if (figure === undefined) return r;
-    const raw = r.name.startsWith('raw socket') ? undefined : base('raw socket', figure);
-    const nats = r.name.startsWith('NATS') ? undefined : base('NATS', figure);
+    const name = r.name.trimStart();
+    const raw = name.startsWith('raw socket') ? undefined : base('raw socket', figure);
+    const nats = name.startsWith('NATS') ? undefined : base('NATS', figure);
     const also = nats === undefined ? [] : [{ baseline: 'NATS', ratio: r.value / nats }];
     return {
       ...r,

@@ -27,6 +27,7 @@ import {
   Ack,
   BatchedWriter,
   Begin,
+  cpuMsSince,
   benchMessages,
   RESPONSE_DATA,
   Done,
@@ -72,6 +73,7 @@ class Counter {
   k = 1;
   count = 0;
   start = 0;
+  cpuAtStart: NodeJS.CpuUsage = process.cpuUsage();
   bytesAtStart = 0;
 
   begin(n: number, k: number, bytesRead: number): void {
@@ -79,6 +81,7 @@ class Counter {
     this.k = k;
     this.count = 0;
     this.start = performance.now();
+    this.cpuAtStart = process.cpuUsage();
     this.bytesAtStart = bytesRead;
   }
 }
@@ -113,6 +116,7 @@ class Sink implements Handler {
             Done({
               count: c.count,
               ms: performance.now() - c.start,
+              cpuMs: cpuMsSince(c.cpuAtStart),
               bytes: heraldBytesRead(self) - c.bytesAtStart,
             }),
           );
@@ -157,12 +161,13 @@ function serveRaw(socket: Socket): void {
           out.write(ack);
         }
         if (counter.count === counter.n) {
-          const done = Buffer.allocUnsafe(RAW_HEADER_BYTES + 20);
-          done.writeUInt32BE(21, 0);
+          const done = Buffer.allocUnsafe(RAW_HEADER_BYTES + 28);
+          done.writeUInt32BE(29, 0);
           done[4] = RAW_DONE;
           done.writeUInt32BE(counter.count, 5);
           done.writeDoubleBE(performance.now() - counter.start, 9);
           done.writeDoubleBE(socket.bytesRead - counter.bytesAtStart, 17);
+          done.writeDoubleBE(cpuMsSince(counter.cpuAtStart), 25);
           out.write(done);
         }
         return;

@@ -36,6 +36,8 @@ export interface PeerDone {
   readonly peer: 'zeromq' | 'nats';
   readonly count: number;
   readonly ms: number;
+  /** CPU time of the receiving process meanwhile (for NATS: not the server's). */
+  readonly cpuMs: number;
 }
 
 /** Ports (or endpoints) process B serves the peers on; a missing one is skipped. */
@@ -140,6 +142,7 @@ class RunTimer {
   n = 0;
   count = 0;
   start = 0;
+  cpu: NodeJS.CpuUsage = process.cpuUsage();
 
   /** Returns the elapsed ms when the run is complete, else undefined. */
   take(m: Uint8Array): number | undefined {
@@ -147,9 +150,16 @@ class RunTimer {
       this.n = Buffer.from(m.buffer, m.byteOffset, m.byteLength).readUInt32BE(1);
       this.count = 0;
       this.start = performance.now();
+      this.cpu = process.cpuUsage();
       return undefined;
     }
     return ++this.count === this.n ? performance.now() - this.start : undefined;
+  }
+
+  /** CPU ms of this process since RUN_BEGIN. */
+  cpuMs(): number {
+    const u = process.cpuUsage(this.cpu);
+    return (u.user + u.system) / 1000;
   }
 }
 
@@ -175,7 +185,8 @@ export async function serveZeromq(
     for await (const [m] of pull) {
       if (m === undefined) continue;
       const ms = timer.take(m);
-      if (ms !== undefined) report({ type: 'peer-done', peer: 'zeromq', count: timer.n, ms });
+      if (ms !== undefined)
+        report({ type: 'peer-done', peer: 'zeromq', count: timer.n, ms, cpuMs: timer.cpuMs() });
     }
   })();
   const response = Buffer.alloc(PEER_MESSAGE_BYTES, 0x62);
@@ -207,7 +218,8 @@ export async function serveNats(
         ack.writeUInt32BE(timer.count, 0);
         nc.publish(NATS_ACK, ack);
       }
-      if (ms !== undefined) report({ type: 'peer-done', peer: 'nats', count: timer.n, ms });
+      if (ms !== undefined)
+        report({ type: 'peer-done', peer: 'nats', count: timer.n, ms, cpuMs: timer.cpuMs() });
     },
   });
   const response = Buffer.alloc(PEER_MESSAGE_BYTES, 0x62);
@@ -221,6 +233,8 @@ export async function serveNats(
 export interface PeerThroughput {
   /** Messages per second on the receiver's clock. */
   readonly rate: number;
+  /** Receiver CPU µs per message. */
+  readonly cpuUs: number;
 }
 
 /** zeromq PUSH: n messages, awaiting each `send` (zeromq.js allows one send at a time). */
@@ -237,7 +251,7 @@ export async function zeromqOneWay(
   for (let i = 0; i < n; i++) await push.send(data);
   const d = await done;
   push.close();
-  return { rate: d.count / (d.ms / 1000) };
+  return { rate: d.count / (d.ms / 1000), cpuUs: (d.cpuMs * 1000) / d.count };
 }
 
 /** zeromq REQ/REP: one request outstanding; durations in ms. */
@@ -289,7 +303,7 @@ export async function natsClient(port: number) {
       nc.publish(NATS_DATA, beginMessage(n));
       pump();
       const d = await done;
-      return { rate: d.count / (d.ms / 1000) };
+      return { rate: d.count / (d.ms / 1000), cpuUs: (d.cpuMs * 1000) / d.count };
     },
     /** `nc.request`, one outstanding; durations in ms. */
     async roundTrips(count: number): Promise<number[]> {

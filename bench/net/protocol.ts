@@ -28,8 +28,16 @@ export const PAYLOAD_BYTES = 100;
 export const Begin = defineMessage('bench.Begin', { n: t.int(), k: t.int() });
 export const Payload = defineMessage('bench.Payload', { data: t.bytes() });
 export const Ack = defineMessage('bench.Ack', { count: t.int() });
-/** The receiver saw all `n`: its own clock from Begin to the last Payload, and bytes read. */
-export const Done = defineMessage('bench.Done', { count: t.int(), ms: t.number(), bytes: t.int() });
+/**
+ * The receiver saw all `n`: its own clock from Begin to the last Payload, the CPU time its
+ * process spent meanwhile (user + system, ms), and bytes read.
+ */
+export const Done = defineMessage('bench.Done', {
+  count: t.int(),
+  ms: t.number(),
+  cpuMs: t.number(),
+  bytes: t.int(),
+});
 export const Request = defineMessage('bench.Request', { data: t.bytes() });
 export const Response = defineMessage('bench.Response', { data: t.bytes() });
 
@@ -60,7 +68,7 @@ export function encodedBodyBytes(message: AnyMessage): number {
 export const RAW_BEGIN = 0; // payload: n u32, k u32
 export const RAW_DATA = 1; // payload: PAYLOAD_BYTES
 export const RAW_ACK = 2; // payload: count u32
-export const RAW_DONE = 3; // payload: count u32, ms f64, bytes f64
+export const RAW_DONE = 3; // payload: count u32, ms f64, bytes f64, cpu ms f64
 export const RAW_REQUEST = 4; // payload: PAYLOAD_BYTES
 export const RAW_RESPONSE = 5; // payload: PAYLOAD_BYTES
 
@@ -73,6 +81,12 @@ export function rawFrame(kind: number, payload: Uint8Array): Buffer {
   frame[4] = kind;
   frame.set(payload, RAW_HEADER_BYTES);
   return frame;
+}
+
+/** CPU time (user + system) of this process since `since`, in ms. */
+export function cpuMsSince(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1000;
 }
 
 /**
