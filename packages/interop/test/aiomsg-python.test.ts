@@ -125,6 +125,23 @@ describe.skipIf(!havePython)('Herald and the aiomsg Python reference', () => {
     });
   }
 
+  it('a Herald bind socket publishes at least once to two Python connect sinks', async () => {
+    const h = await heraldSocket({
+      bind: { host: '127.0.0.1', port: 0 },
+      sendMode: 'publish',
+      deliveryGuarantee: 'at-least-once',
+    });
+    const { port } = (await h.probe.next(AiomsgBound)).message;
+    const sinks = [0, 1].map(() => agent({ role: 'connect', port, behavior: 'sink', count: 2 }));
+    await h.probe.next(AiomsgPeerJoined, undefined, WAIT);
+    await h.probe.next(AiomsgPeerJoined, undefined, WAIT);
+    for (const s of ['all-0', 'all-1']) h.rt.send(h.socket, AiomsgSend({ payload: bytes(s) }));
+    for (const sink of sinks) {
+      expect(await sink.exited).toBe(0);
+      expect(sink.lines.entries).toEqual(['all-0', 'all-1']);
+    }
+  });
+
   it('a Python echo peer (publish) answers Herald by identity, Herald at-least-once', async () => {
     const h = await heraldSocket({
       bind: { host: '127.0.0.1', port: 0 },

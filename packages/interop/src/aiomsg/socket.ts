@@ -3,9 +3,11 @@
  * (PROTOCOL.md of cjrh/aiomsg) over any Herald transport, and turns what happens into typed
  * messages to its owner.
  *
- * Everything runs in the actor's turns. Stream callbacks only post internal messages to the
- * actor (from its own address, so no other actor can forge them) and pause the stream until
- * the actor has taken the chunk: a fast peer cannot fill the mailbox.
+ * A new connection is set up in the transport's callback (our HELLO goes out at once, the
+ * receive timer starts); everything after that runs in the actor's turns. Stream callbacks
+ * only post internal messages to the actor (from its own address, so no other actor can
+ * forge them) and pause the stream until the actor has taken the chunk: a fast peer cannot
+ * fill the mailbox.
  *
  * Where Herald differs from the reference on purpose (docs/interop.md):
  * - at-least-once keeps one message id across resends, retries a bounded number of times
