@@ -21,17 +21,18 @@ import { Address, isCodecError, type AnyMessage, type CodecStream } from '@heral
 import {
   Aborted,
   Completed,
+  Faulted,
   Stop,
   Terminated,
   Timer,
+  Unanswered,
   Unwatch,
   Watch,
-  type Envelope,
   type Handler,
   type Logger,
   type Self,
 } from '@herald/runtime';
-import { LogThrottle } from '@herald/runtime/internal';
+import { answerCorrelation, Envelope, isAnswer, LogThrottle } from '@herald/runtime/internal';
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_HIGH_WATER_BYTES,
@@ -876,7 +877,12 @@ export class SocketProxy implements Handler {
     this.#noticeTokens -= 1;
     this.#self.runtime.send(
       sender,
-      Undeliverable({ messageType: typeName, reason, detail, correlation: 0 }),
+      Undeliverable({
+        messageType: typeName,
+        reason,
+        detail,
+        correlation: this.#inbound.correlation,
+      }),
     );
   }
 
@@ -886,6 +892,25 @@ export class SocketProxy implements Handler {
 
   /** The peer could not deliver what `sender` sent: a dead letter here, with the far reason. */
   #farUndeliverable(notice: Undeliverable, sender: Address): void {
+    const self = this.#self;
+    const c = notice.correlation;
+    // The message was an ask: it ends now, with the far reason, instead of waiting.
+    if (c !== 0 && !isAnswer(c) && sender.isLocal)
+      self.runtime.deliver(
+        new Envelope(
+          sender,
+          self.address,
+          Unanswered({
+            address: self.address,
+            value: Faulted({
+              code: 'HERALD_NOT_DELIVERED',
+              explanation: `the peer did not deliver it: ${notice.reason} (${notice.detail})`,
+            }),
+            explanation: `the peer did not deliver ${notice.messageType}: ${notice.reason}`,
+          }),
+          answerCorrelation(c),
+        ),
+      );
     this.#self.runtime.reportDeadLetter({
       to: this.#self.address,
       from: sender,

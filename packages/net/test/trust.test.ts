@@ -6,7 +6,16 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { Address, createCodec, type AnyMessage } from '@herald/codec';
-import { Completed, Start, Stop, Terminated, Timer, Watch, type DeadLetter } from '@herald/runtime';
+import {
+  Completed,
+  Start,
+  Stop,
+  Terminated,
+  Timer,
+  Unanswered,
+  Watch,
+  type DeadLetter,
+} from '@herald/runtime';
 import { withTimeout, DEFAULT_WAIT_MS, type TestRuntime } from '@herald/testing';
 import { AwaitDrain, Close, StopListening } from '../src/index.js';
 import { Undeliverable } from '../src/messages.js';
@@ -265,6 +274,22 @@ describe('delivery feedback - the sender learns of a drop on the far side', () =
     );
     expect(far.message.type).toBe(Echo.type);
     expect(far.from.equals(client.address)).toBe(true);
+  });
+
+  it('an ask the far side refuses ends at once with Unanswered, carrying the far reason', async () => {
+    const s = await server();
+    const client = await startClient(s.port);
+    cleanups.push(() => client.close());
+    const connected = await client.controller.next(Connected);
+    const remote = connected.message.remote;
+    const answer = await client.runtime.ask(
+      new Address([9_999, remote.local]),
+      Echo({ n: 3 }),
+      [EchoReply],
+      { timeout: 30_000 },
+    );
+    expect(Unanswered.is(answer)).toBe(true);
+    if (Unanswered.is(answer)) expect(JSON.stringify(answer.value)).toMatch(/refused/);
   });
 
   it('notices are bounded: a flood of undeliverable messages gives at most the notice rate', async () => {

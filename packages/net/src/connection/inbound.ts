@@ -102,7 +102,14 @@ export class InboundRouter {
     this.#host = host;
   }
 
+  /**
+   * The correlation of the message being routed (0: none), so a notice about it can name
+   * the ask it belongs to.
+   */
+  correlation = 0;
+
   route(wire: WireMessage): void {
+    this.correlation = wire.correlation ?? 0;
     const host = this.#host;
     const self = host.self;
     const id = self.address.local;
