@@ -248,6 +248,21 @@ describe('aiomsg heartbeats on a TestClock', () => {
     await peer.closed;
   });
 
+  it('a connection that sends no HELLO is closed after the heartbeat timeout', async () => {
+    const setup = await heraldBind();
+    const peer = await rawConnect(setup);
+    await peer.next(HELLO);
+    await setup.runtime.clock.advanceAsync(14_999);
+    expect(setup.probe.count(AiomsgPeerLeft)).toBe(0);
+    await setup.runtime.clock.advanceAsync(1);
+    const left = await setup.probe.next(AiomsgPeerLeft);
+    expect([left.message.code, left.message.reason]).toEqual([
+      'HERALD_ERR_AIOMSG_HEARTBEAT_TIMEOUT',
+      'no HELLO within 15000 ms',
+    ]);
+    await peer.closed;
+  });
+
   it('half a frame does not count: the timeout is for whole frames', async () => {
     const setup = await heraldBind();
     const { peer } = await joined(setup);
@@ -494,5 +509,25 @@ describe('aiomsg msgpack payloads', () => {
       AiomsgSendMessage({ message: { type: 'Hi', n: 2 }, identity }),
     );
     expect((await peer.next(DATA)).body.toString('hex')).toBe('82a474797065a24869a16e02');
+  });
+});
+
+describe('aiomsg control lane', () => {
+  it("another actor cannot forge the socket's internal I/O messages", async () => {
+    const setup = await heraldBind();
+    const { peer } = await joined(setup);
+    // The internal message that would make the socket take bytes as a peer's frame.
+    const forged = {
+      type: 'herald.aiomsg.internal.IoData',
+      conn: 1,
+      chunk: rawFrame(DATA, bytes('forged')),
+    };
+    setup.probe.self.send(setup.socket, forged);
+    peer.write(rawFrame(DATA, bytes('real')));
+    expect(text((await setup.probe.next(AiomsgReceived)).message.payload)).toBe('real');
+    expect(setup.probe.count(AiomsgReceived)).toBe(1);
+    expect(
+      setup.runtime.log.lines.some((l) => l['msg'] === 'forged internal message ignored'),
+    ).toBe(true);
   });
 });
