@@ -50,9 +50,15 @@ import {
 import { lingerThenDestroy, reportUnsent } from './connection/closing.js';
 import { ExportTable } from './connection/exports.js';
 import { armHandshakeDeadline, establish, HANDSHAKE_TIMER } from './connection/handshake-phase.js';
-import { InboundRouter, isReservedType, RELAY_TYPE, type Relay } from './connection/inbound.js';
+import {
+  InboundRouter,
+  isReservedType,
+  RELAY_TYPE,
+  type InboundHost,
+  type Relay,
+} from './connection/inbound.js';
 import { Keepalive } from './connection/keepalive.js';
-import { OutboundFlow } from './connection/outbound.js';
+import { OutboundFlow, type OutboundSignals } from './connection/outbound.js';
 import { ConnectionWatches } from './connection/watches.js';
 import {
   Abandoned,
@@ -102,7 +108,7 @@ export interface ProxySetup {
   readonly listening?: HostPort;
 }
 
-export class SocketProxy implements Handler {
+export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   readonly name = 'SocketProxy';
   readonly #setup: ProxySetup;
   readonly #wire: WireSession;
@@ -127,12 +133,14 @@ export class SocketProxy implements Handler {
   /** AwaitDrain requests not yet answered (answered with replyTo: correlated). */
   #drainWaiters: Envelope[] = [];
   #refusals = 0;
+  readonly #highWaterBytes: number;
   /** Events not yet handled because their target's mailbox was full (reading is paused). */
   #held: SessionEvent[] | undefined;
   #retryMs = 0;
   /** Whether debug lines are on, read once per socket read rather than per message. */
   #debug = false;
-  readonly #accepts: (typeName: string) => boolean;
+  /** The types the connection declared (its `messages` option), or undefined: the catalogue's. */
+  readonly #declared: Set<string> | undefined;
 
   constructor(setup: ProxySetup) {
     this.#setup = setup;
@@ -157,6 +165,7 @@ export class SocketProxy implements Handler {
       reassemblyBudget: setup.network.reassembly,
     });
     const highWaterBytes = o.highWaterBytes ?? DEFAULT_HIGH_WATER_BYTES;
+    this.#highWaterBytes = highWaterBytes;
     this.#outbound = new OutboundFlow(
       this.#wire,
       {
@@ -164,20 +173,12 @@ export class SocketProxy implements Handler {
         lowWaterBytes: Math.min(o.lowWaterBytes ?? DEFAULT_LOW_WATER_BYTES, highWaterBytes),
         maxPendingBytes: o.maxPendingBytes ?? DEFAULT_MAX_PENDING_BYTES,
       },
-      {
-        congested: (pendingBytes) => this.#congested(pendingBytes, highWaterBytes),
-        drained: (pendingBytes) => this.#drained(pendingBytes),
-      },
+      // The proxy itself takes the signals (methods, not closures: memory per connection).
+      this,
     );
-    this.#outbound.onFlushError = (error) => this.#defect(error);
     this.#exports = new ExportTable(DEFAULT_MAX_EXPORTS);
     this.#watches = new ConnectionWatches(DEFAULT_MAX_WATCHES);
-    const declared = o.messages === undefined ? undefined : new Set(o.messages.map((m) => m.type));
-    const catalogue = setup.network.runtime.catalogue;
-    this.#accepts =
-      declared === undefined
-        ? (typeName) => catalogue.has(typeName) && !isReservedType(typeName)
-        : (typeName) => declared.has(typeName) && !isReservedType(typeName);
+    this.#declared = o.messages === undefined ? undefined : new Set(o.messages.map((m) => m.type));
   }
 
   /**
@@ -216,6 +217,82 @@ export class SocketProxy implements Handler {
     return this.#self.address;
   }
 
+  // ---- what the inbound router and the outbound flow call (InboundHost, OutboundSignals)
+
+  get self(): Self {
+    return this.#self;
+  }
+
+  get network(): Network {
+    return this.#setup.network;
+  }
+
+  get exports(): ExportTable {
+    return this.#exports;
+  }
+
+  get watches(): ConnectionWatches {
+    return this.#watches;
+  }
+
+  decoder(): CodecStream['decoder'] {
+    return this.#codec.decoder;
+  }
+
+  defaultTarget(): Address {
+    return this.#defaultTarget;
+  }
+
+  accepts(typeName: string): boolean {
+    if (isReservedType(typeName)) return false;
+    return this.#declared === undefined
+      ? this.#setup.network.runtime.catalogue.has(typeName)
+      : this.#declared.has(typeName);
+  }
+
+  debug(): boolean {
+    return this.#debug;
+  }
+
+  logDebug(fields: Record<string, unknown>, msg: string): void {
+    this.#log.debug(fields, msg);
+  }
+
+  refuse(why: string, to: Address, from: Address, typeName: string): void {
+    this.#refuse(why, to, from, typeName);
+  }
+
+  undeliverable(
+    reason: 'no-such-actor' | 'not-delivered',
+    to: Address,
+    from: Address,
+    typeName: string,
+    detail: string,
+  ): void {
+    this.#self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail });
+    this.#notify(from, typeName, reason, detail);
+  }
+
+  farUndeliverable(notice: Undeliverable, sender: Address): void {
+    this.#farUndeliverable(notice, sender);
+  }
+
+  fail(code: number, text: string): void {
+    this.#fail(code, text);
+  }
+
+  congested(pendingBytes: number): void {
+    this.#congested(pendingBytes, this.#highWaterBytes);
+  }
+
+  drained(pendingBytes: number): void {
+    this.#drained(pendingBytes);
+  }
+
+  flushFailed(error: unknown): void {
+    this.#defect(error);
+  }
+
   // ---- actor life ----------------------------------------------------------------------
 
   start(self: Self): void {
@@ -233,24 +310,7 @@ export class SocketProxy implements Handler {
       clock.now(),
     );
     for (const address of o.exports ?? []) this.#exports.pin(address.hops);
-    this.#inbound = new InboundRouter({
-      self,
-      network,
-      decoder: () => this.#codec.decoder,
-      exports: this.#exports,
-      watches: this.#watches,
-      defaultTarget: () => this.#defaultTarget,
-      accepts: this.#accepts,
-      debug: () => this.#debug,
-      logDebug: (fields, msg) => this.#log.debug(fields, msg),
-      refuse: (why, to, from, typeName) => this.#refuse(why, to, from, typeName),
-      undeliverable: (reason, to, from, typeName, detail) => {
-        self.runtime.reportDeadLetter({ to, from, message: { type: typeName }, reason, detail });
-        this.#notify(from, typeName, reason, detail);
-      },
-      farUndeliverable: (notice, sender) => this.#farUndeliverable(notice, sender),
-      fail: (code, text) => this.#fail(code, text),
-    });
+    this.#inbound = new InboundRouter(this);
     self.watch(this.#setup.controller);
     const setup = this.#setup;
     if (setup.connection !== undefined) {

@@ -21,6 +21,8 @@ export interface OutboundSignals {
   congested(pendingBytes: number): void;
   /** Pending bytes fell back to the low-water mark after congestion. */
   drained(pendingBytes: number): void;
+  /** A flush outside an actor turn threw: a defect that fails the connection. */
+  flushFailed(error: unknown): void;
 }
 
 export class OutboundFlow {
@@ -88,13 +90,8 @@ export class OutboundFlow {
     try {
       this.flush();
     } catch (error) {
-      this.onFlushError(error);
+      this.#signals.flushFailed(error);
     }
-  };
-
-  /** Set by the proxy: a flush that throws outside an actor turn fails the connection. */
-  onFlushError: (error: unknown) => void = (error) => {
-    throw error;
   };
 
   /** One socket write per turn; large messages go out a budget at a time, small ones between. */
