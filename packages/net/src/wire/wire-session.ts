@@ -104,7 +104,8 @@ type Queued =
   | { readonly k: 'ping'; readonly seq: number };
 
 export class WireSession {
-  private readonly handshake: Handshake;
+  /** The handshake until the connection opens; then dropped (memory per idle connection). */
+  private hs: Handshake | null;
   private readonly reader = new HandshakeReader();
   private readonly decoder: FrameDecoder;
   private writer: FrameWriter | null = null;
@@ -115,12 +116,18 @@ export class WireSession {
   private started: 'no' | 'implicit' | 'explicit' = 'no';
 
   constructor(options: WireSessionOptions) {
-    this.handshake = new Handshake(options);
+    this.hs = new Handshake(options);
     this.decoder = new FrameDecoder(options);
   }
 
   get state(): WireSessionState {
     return this._state;
+  }
+
+  private get handshake(): Handshake {
+    if (this.hs === null)
+      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'the handshake is over');
+    return this.hs;
   }
 
   get encrypted(): boolean {
@@ -323,6 +330,8 @@ export class WireSession {
           throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'decoder did not start');
         }
         this.handle(this.decoder.open(r.cipher), out);
+        // Open: the handshake's keys and transcript are no longer needed.
+        this.hs = null;
         return;
       }
     }
