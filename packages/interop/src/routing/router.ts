@@ -15,6 +15,7 @@
 import { defineMessage, t, type AnyMessage } from '@herald/codec';
 import type { Handler, Self } from '@herald/runtime';
 import { Stop } from '@herald/runtime';
+import { InteropError } from '../errors.js';
 
 /** Who sent the message, as far as the carrier knows. */
 export interface RoutePeer {
@@ -133,7 +134,8 @@ export class Router<M = unknown> {
   /** Adds a handler. Returns the router, for chaining. */
   on(handle: RouteHandler<M>, options: RouteOptions<M> = {}): this {
     const group = options.group ?? 0;
-    if (!Number.isFinite(group)) throw new TypeError('group must be a finite number');
+    if (!Number.isFinite(group))
+      throw new InteropError('HERALD_ERR_BAD_OPTION', 'group must be a finite number');
     let routes = this.#groups.get(group);
     if (routes === undefined) {
       routes = [];
