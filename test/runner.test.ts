@@ -144,7 +144,9 @@ describe('run() - outcomes', () => {
     const result = await finish(start(OUTCOME, ['--outcome=faulted']));
     expect(result.code).toBe(7);
     expect(result.stdout).toBe('');
-    expect(result.stderr).toEqual(['herald.Faulted: FIXTURE_FAILED: the fixture was asked to fail']);
+    expect(result.stderr).toEqual([
+      'herald.Faulted: FIXTURE_FAILED: the fixture was asked to fail',
+    ]);
   });
 
   it('exits 1 for a fault without an exitCode', async () => {
