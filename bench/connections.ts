@@ -17,12 +17,11 @@
  * second. The clients run in this process (one Herald runtime, one actor holding every
  * connection), so this measures both processes sharing the machine's cores.
  *
- * File descriptors: each process needs N + FD_MARGIN. When the soft `ulimit -n` is lower
- * and the hard limit allows, the bench re-runs itself (and so its server) under
- * `sh -c 'ulimit -n <N + margin>; exec node …'` and says so; otherwise it reduces N and
- * says so.
+ * File descriptors: each process needs N + FD_MARGIN. Node raises its soft `ulimit -n` to
+ * the hard limit by itself; when that is still too low, N is reduced and a NOTE says so
+ * (raise the hard limit, e.g. `ulimit -n 20000` as root, to run the full 10,000).
  */
-import { execFileSync, fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { close, connect, Connected, NotConnected } from '@herald/net';
@@ -58,12 +57,10 @@ const AIM_P99_MS = 5;
 const AIM_BYTES_PER_CONNECTION = 16 * 1024;
 
 const SERVER_SCRIPT = fileURLToPath(new URL('./connections/server.ts', import.meta.url));
-const SELF_SCRIPT = fileURLToPath(import.meta.url);
-const RERUN_MARK = 'CONN_BENCH_ULIMIT_RAISED';
 
 const Tick = defineMessage('scale.Tick', {});
 
-function softLimit(): { soft: number; hard: number } {
+function fileLimits(): { soft: number; hard: number } {
   const read = (flag: string) => {
     const out = execFileSync('sh', ['-c', `ulimit ${flag}`], { encoding: 'utf8' }).trim();
     return out === 'unlimited' ? Number.MAX_SAFE_INTEGER : Number(out);
@@ -72,25 +69,13 @@ function softLimit(): { soft: number; hard: number } {
 }
 
 /**
- * The connection count this process can hold, re-running itself under a raised ulimit when
- * that is possible. Returns undefined when it re-ran (the re-run printed the results).
+ * The connection count each process can hold. Node raises its own soft `ulimit -n` to the
+ * hard limit at start-up (and the forked server inherits it), so the hard limit is what
+ * counts: when it is too low, N is reduced and a NOTE says so.
  */
-function connectionCount(requested: number, notes: string[]): number | undefined {
-  const need = requested + FD_MARGIN;
-  const { soft, hard } = softLimit();
-  if (soft >= need) return requested;
-  if (hard >= need && process.env[RERUN_MARK] === undefined) {
-    console.log(`NOTE ulimit -n is ${soft}; re-running with ulimit -n ${need} (hard ${hard})`);
-    const node = [process.execPath, ...process.execArgv, SELF_SCRIPT]
-      .map((a) => `'${a.replaceAll("'", "'\\''")}'`)
-      .join(' ');
-    const r = spawnSync('sh', ['-c', `ulimit -n ${need} && exec ${node}`], {
-      stdio: 'inherit',
-      env: { ...process.env, [RERUN_MARK]: '1' },
-    });
-    process.exitCode = r.status ?? 1;
-    return undefined;
-  }
+function connectionCount(requested: number, notes: string[]): number {
+  const { soft, hard } = fileLimits();
+  if (soft >= requested + FD_MARGIN) return requested;
   const n = Math.max(1, Math.min(hard, soft) - FD_MARGIN);
   notes.push(`ulimit -n is ${soft} (hard ${hard}): ${n} connections instead of ${requested}`);
   return n;
@@ -404,17 +389,15 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const requested = Number(process.env['CONN_BENCH_N'] ?? DEFAULT_CONNECTIONS);
   const seconds = Number(process.env['CONN_BENCH_SECONDS'] ?? DEFAULT_LOAD_SECONDS);
   const n = connectionCount(requested, notes);
-  if (n !== undefined) {
-    const started = performance.now();
-    const results = await runConnectionBench(n, seconds, notes);
-    console.log(
-      formatResults(
-        `connections (one server process, clients in another, 127.0.0.1, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
-        results,
-      ),
-    );
-    for (const note of notes) console.log(`  NOTE ${note}`);
-    // Thousands of closing sockets: do not wait for the last FINs.
-    process.exit(process.exitCode ?? 0);
-  }
+  const started = performance.now();
+  const results = await runConnectionBench(n, seconds, notes);
+  console.log(
+    formatResults(
+      `connections (one server process, clients in another, 127.0.0.1, ${((performance.now() - started) / 1000).toFixed(1)} s)`,
+      results,
+    ),
+  );
+  for (const note of notes) console.log(`  NOTE ${note}`);
+  // Thousands of closing sockets: do not wait for the last FINs.
+  process.exit(process.exitCode ?? 0);
 }
