@@ -2,7 +2,7 @@
  * TCP, the default transport: node:net sockets with Nagle off (the writer batches frames
  * per event-loop turn, so small writes are already coalesced).
  */
-import { connect, createServer, type Socket } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import type {
   DialOptions,
   ListenOptions,
@@ -66,26 +66,41 @@ export class TcpTransport implements Transport {
         }
         onConnection(connectionOf(socket));
       });
-      server.once('error', reject);
-      server.listen({ host: at.host, port: at.port, backlog: options.backlog }, () => {
-        server.removeListener('error', reject);
-        // Later server errors (rare: EMFILE on accept) must not crash the process.
-        server.on('error', (error: Error) => options.onError?.(error));
-        const address = server.address();
-        const port = typeof address === 'object' && address !== null ? address.port : at.port;
-        resolve({
-          address: { host: at.host, port },
-          // net.Server.close() calls back only once every accepted socket has ended; the
-          // contract keeps those open, so resolve when the listening handle is closed.
-          close: () =>
-            new Promise<void>((done) => {
-              server.close();
-              setImmediate(done);
-            }),
-        });
-      });
+      listenOn(server, at, options).then(resolve, reject);
     });
   }
+}
+
+/**
+ * Starts `server` (a net.Server or tls.Server with its connection handlers set) listening
+ * at `at`; resolves with the contract's listener once it listens, rejects with the errno
+ * error if it cannot. Later server errors (rare: EMFILE on accept) go to `onError` and
+ * never crash the process.
+ */
+export function listenOn(
+  server: Server,
+  at: TransportAddress,
+  options: ListenOptions,
+): Promise<TransportListener> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ host: at.host, port: at.port, backlog: options.backlog }, () => {
+      server.removeListener('error', reject);
+      server.on('error', (error: Error) => options.onError?.(error));
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : at.port;
+      resolve({
+        address: { host: at.host, port },
+        // net.Server.close() calls back only once every accepted socket has ended; the
+        // contract keeps those open, so resolve when the listening handle is closed.
+        close: () =>
+          new Promise<void>((done) => {
+            server.close();
+            setImmediate(done);
+          }),
+      });
+    });
+  });
 }
 
 /** The shared default. */

@@ -29,6 +29,7 @@ import {
 } from 'node:tls';
 import { systemClock, type Clock } from '@herald/runtime';
 import { MAX_TIMER_MS, checkWhole } from './checks.js';
+import { listenOn } from './tcp.js';
 import {
   transportError,
   type DialOptions,
@@ -271,23 +272,7 @@ export class TlsTransport implements Transport {
           refusal(error, socket, (raw !== undefined ? peers.get(raw) : undefined) ?? '?'),
         );
       });
-      server.once('error', reject);
-      server.listen({ host: at.host, port: at.port, backlog: options.backlog }, () => {
-        server.removeListener('error', reject);
-        server.on('error', (error: Error) => options.onError?.(error));
-        const address = server.address();
-        const port = typeof address === 'object' && address !== null ? address.port : at.port;
-        resolve({
-          address: { host: at.host, port },
-          // net.Server.close() calls back only once every connection ended; the contract
-          // keeps those open, so resolve when the listening handle is closed.
-          close: () =>
-            new Promise<void>((done) => {
-              server.close();
-              setImmediate(done);
-            }),
-        });
-      });
+      listenOn(server, at, options).then(resolve, reject);
     });
   }
 
