@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Socket } from 'node:net';
-import { createCodec, defineMessage, t, type AnyMessage, type Catalogue } from '@herald/codec';
+import { createCodec, defineMessage, t, type Catalogue } from '@herald/codec';
 import {
   Any,
   Stop,
@@ -19,7 +19,6 @@ import {
   type Self,
 } from '@herald/runtime';
 import {
-  DEFAULT_WAIT_MS,
   closeTestRuntimes,
   freePort,
   spawnProbe,
@@ -47,15 +46,13 @@ import {
   FrameKind,
   PARTIAL_MESSAGE_OVERHEAD_BYTES,
   TypeTableEncoder,
-  WireSession,
   encodeMessage,
   naclCipherSuite,
   type CipherSuite,
-  type SessionEvent,
-  type WireMessage,
 } from '../src/wire/index.js';
 import { ReassemblyBudget } from '../src/wire/reassembly-budget.js';
 import { Echo, EchoReply, rawConnect, startClient, type RawClient } from './support/harness.js';
+import { wireClient, type WireClient } from './support/wire-client.js';
 import { concat, frame, msg, openDecoder, u32 } from './wire/helpers.js';
 
 afterEach(closeTestRuntimes);
@@ -125,110 +122,18 @@ async function echoClient(port: number): Promise<Awaited<ReturnType<typeof start
 
 // ---- the hand-made wire client -----------------------------------------------------------
 
-interface Crafted {
-  readonly raw: RawClient;
-  readonly events: SessionEvent[];
-  /** Sends one MESSAGE through the client's own wire session; returns the writer's result. */
-  send(m: Partial<WireMessage> & { typeName: string }): ReturnType<WireSession['send']>;
-  /** Sends `message` encoded self-contained to `to` with return stack `ret`. */
-  sendMessage(message: AnyMessage, to: readonly number[], ret?: readonly number[]): void;
-  /** Writes raw bytes (whole frames, or any bytes) on the socket. */
-  write(bytes: Uint8Array): void;
-  /** The first application message of `typeName` from the server. */
-  next(typeName: string): Promise<WireMessage>;
-  /** Resolves when the server closed: its CLOSE reason, or undefined without one. */
-  closed(timeoutMs?: number): Promise<string | undefined>;
-}
+type Crafted = WireClient;
 
+/** A hand-made wire client (support/wire-client.ts), closed after the test. */
 async function crafted(
   port: number,
   catalogue: Catalogue,
   options: { answerPings?: boolean } = {},
 ): Promise<Crafted> {
-  const raw = await rawConnect(port);
-  cleanups.push(async () => {
-    raw.socket.destroy();
-    await raw.closed;
-  });
-  const wire = new WireSession({ role: 'connector', encrypt: false, keepaliveMs: 0 });
-  const codec = createCodec({ catalogue });
-  const events: SessionEvent[] = [];
-  const waiters: (() => void)[] = [];
-  let established!: () => void;
-  const open = new Promise<void>((resolve) => (established = resolve));
-  const flush = (): void => {
-    const out = wire.flush();
-    if (out !== null && !raw.socket.destroyed) raw.socket.write(out);
-  };
-  raw.socket.on('data', (chunk: Buffer) => {
-    for (const event of wire.receive(chunk)) {
-      events.push(event);
-      if (event.type === 'established') established();
-      if (event.type === 'ping' && options.answerPings !== false) wire.pong(event.seq);
-    }
-    flush();
-    for (const w of waiters.splice(0)) w();
-  });
-  raw.socket.once('close', () => {
-    for (const w of waiters.splice(0)) w();
-  });
-  raw.socket.write(wire.start());
-  await withTimeout(open, DEFAULT_WAIT_MS, 'the crafted client handshake');
-  const changed = (): Promise<void> => new Promise((resolve) => waiters.push(resolve));
-  return {
-    raw,
-    events,
-    send(m) {
-      const result = wire.send({
-        bodyMode: 0,
-        to: [],
-        ret: [77],
-        space: [],
-        body: EMPTY_MAP,
-        ...m,
-      });
-      flush();
-      return result;
-    },
-    sendMessage(message, to, ret = [77]) {
-      const encoded = codec.encodeBody(message);
-      wire.send({
-        bodyMode: encoded.flags,
-        to,
-        ret,
-        typeName: message.type,
-        space: encoded.addresses.map((a) => a.hops),
-        body: encoded.body,
-      });
-      flush();
-    },
-    write(bytes) {
-      raw.socket.write(bytes);
-    },
-    async next(typeName) {
-      return withTimeout(
-        (async () => {
-          for (;;) {
-            for (const e of events)
-              if (e.type === 'message' && e.message.typeName === typeName) return e.message;
-            if (raw.socket.destroyed) throw new Error(`closed before ${typeName} arrived`);
-            await changed();
-          }
-        })(),
-        DEFAULT_WAIT_MS,
-        `${typeName} from the server`,
-      );
-    },
-    async closed(timeoutMs = DEFAULT_WAIT_MS) {
-      await withTimeout(raw.closed, timeoutMs, 'the server to close the crafted client');
-      for (const e of events) if (e.type === 'closed') return e.reason;
-      return undefined;
-    },
-  };
+  const client = await wireClient(port, catalogue, options);
+  cleanups.push(() => client.destroy());
+  return client;
 }
-
-/** msgpack `{}`: a body any receiver can at least parse. */
-const EMPTY_MAP = Uint8Array.of(0x80);
 
 /** The server-side socket of the only connection a test opened. */
 function serverSocket(s: Server, index = 0): Socket {

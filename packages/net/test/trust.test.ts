@@ -5,7 +5,7 @@
  * it likes: any `to`, any return address, any type name.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { Address, createCodec, type AnyMessage } from '@herald/codec';
+import { Address } from '@herald/codec';
 import {
   Completed,
   Start,
@@ -17,19 +17,17 @@ import {
   type DeadLetter,
 } from '@herald/runtime';
 import { withTimeout, DEFAULT_WAIT_MS, type TestRuntime } from '@herald/testing';
+import { wireClient, type WireClient } from './support/wire-client.js';
 import { AwaitDrain, Close, StopListening } from '../src/index.js';
 import { Undeliverable } from '../src/messages.js';
-import { WireSession, type SessionEvent, type WireMessage } from '../src/wire/index.js';
 import {
   Accepted,
   Connected,
   Echo,
   EchoReply,
-  rawConnect,
   roundTrip,
   startClient,
   startServer,
-  type RawClient,
   type TestServer,
 } from './support/harness.js';
 
@@ -48,86 +46,11 @@ async function server(): Promise<TestServer & { refused: DeadLetter[] }> {
   return { ...s, refused };
 }
 
-/** A client that completes the handshake and then sends hand-made MESSAGE frames. */
-interface Crafted {
-  readonly raw: RawClient;
-  readonly events: SessionEvent[];
-  /** Sends `message` with the given header fields (body encoded self-contained). */
-  send(message: AnyMessage, to: readonly number[], ret?: readonly number[]): void;
-  /** Resolves with the first application message of `typeName` from the server. */
-  next(typeName: string): Promise<{ message: AnyMessage; wire: WireMessage }>;
-  /** Resolves when the server closed; with the CLOSE reason if one came. */
-  closed(): Promise<string | undefined>;
-}
-
-async function crafted(s: TestServer): Promise<Crafted> {
-  const raw = await rawConnect(s.port);
-  cleanups.push(async () => {
-    raw.socket.destroy();
-    await raw.closed;
-  });
-  const wire = new WireSession({ role: 'connector', encrypt: false, keepaliveMs: 0 });
-  const codec = createCodec({ catalogue: s.runtime.catalogue }).createStream();
-  const events: SessionEvent[] = [];
-  const waiters: (() => void)[] = [];
-  let established!: () => void;
-  const open = new Promise<void>((resolve) => (established = resolve));
-  raw.socket.on('data', (chunk: Buffer) => {
-    for (const event of wire.receive(chunk)) {
-      events.push(event);
-      if (event.type === 'established') established();
-      if (event.type === 'structures') codec.decoder.applyStructures(event.data);
-    }
-    const out = wire.flush();
-    if (out !== null) raw.socket.write(out);
-    for (const w of waiters.splice(0)) w();
-  });
-  raw.socket.write(wire.start());
-  await withTimeout(open, DEFAULT_WAIT_MS, 'the crafted client handshake');
-  const changed = (): Promise<void> => new Promise((resolve) => waiters.push(resolve));
-  return {
-    raw,
-    events,
-    send(message, to, ret = [77]) {
-      const encoded = codec.encoder.encodeBody(message, 'stateless');
-      const space = encoded.addresses.map((a) => a.hops);
-      wire.send({
-        bodyMode: encoded.flags,
-        to,
-        ret,
-        typeName: message.type,
-        space,
-        body: encoded.body,
-      });
-      const out = wire.flush();
-      if (out !== null) raw.socket.write(out);
-    },
-    async next(typeName) {
-      return withTimeout(
-        (async () => {
-          for (;;) {
-            for (const e of events) {
-              if (e.type === 'message' && e.message.typeName === typeName) {
-                const m = e.message;
-                return {
-                  message: codec.decoder.decodeBody(m.typeName, m.body, [], m.bodyMode),
-                  wire: m,
-                };
-              }
-            }
-            await changed();
-          }
-        })(),
-        DEFAULT_WAIT_MS,
-        `${typeName} from the server`,
-      );
-    },
-    async closed() {
-      await withTimeout(raw.closed, DEFAULT_WAIT_MS, 'the server to close the crafted client');
-      for (const e of events) if (e.type === 'closed') return e.reason;
-      return undefined;
-    },
-  };
+/** A hand-made wire client (support/wire-client.ts) on `s`, closed after the test. */
+async function crafted(s: TestServer): Promise<WireClient> {
+  const client = await wireClient(s.port, s.runtime.catalogue);
+  cleanups.push(() => client.destroy());
+  return client;
 }
 
 /** Waits until `n` refusals were counted by the server. */
@@ -154,13 +77,13 @@ describe('trust - a peer reaches only what it was given', () => {
   it('Stop with an empty `to` (the default target) is refused; the server keeps serving', async () => {
     const s = await server();
     const c = await crafted(s);
-    c.send(Stop(), []);
+    c.sendMessage(Stop(), []);
     await refusals(s, 1);
     expect(s.refused[0]?.detail).toMatch(/control messages/);
     expect(s.runtime.isAlive(s.controller.address)).toBe(true);
     // The same connection still works for what it may send.
-    c.send(Echo({ n: 1 }), []);
-    expect((await c.next(EchoReply.type)).message).toEqual(EchoReply({ n: 1 }));
+    c.sendMessage(Echo({ n: 1 }), []);
+    expect(c.decode(await c.next(EchoReply.type))).toEqual(EchoReply({ n: 1 }));
     expect((await roundTrip(s.port, {}, 2)).n).toBe(2);
   });
 
@@ -179,7 +102,7 @@ describe('trust - a peer reaches only what it was given', () => {
     let sent = 0;
     for (let id = 1; id <= 12; id++) {
       for (const m of attacks) {
-        c.send(m, [id]);
+        c.sendMessage(m, [id]);
         sent++;
       }
     }
@@ -192,10 +115,10 @@ describe('trust - a peer reaches only what it was given', () => {
   it('a Watch of an id it was not given is refused, and answers nothing (ids cannot be enumerated)', async () => {
     const s = await server();
     const c = await crafted(s);
-    c.send(Watch(), [999]);
-    c.send(Watch(), [s.controller.address.local]);
+    c.sendMessage(Watch(), [999]);
+    c.sendMessage(Watch(), [s.controller.address.local]);
     await refusals(s, 2);
-    c.send(Echo({ n: 5 }), []);
+    c.sendMessage(Echo({ n: 5 }), []);
     await c.next(EchoReply.type);
     const types = c.events.flatMap((e) => (e.type === 'message' ? [e.message.typeName] : []));
     expect(types).not.toContain(Terminated.type);
@@ -208,9 +131,9 @@ describe('trust - a peer reaches only what it was given', () => {
     const accepted = await s.controller.next(Accepted);
     const victimProxy = accepted.message.remote.local;
     const c = await crafted(s);
-    for (const m of [Stop(), Echo({ n: 9 })]) c.send(m, [1, victimProxy]);
-    c.send(Close({ value: 'bye' }), [victimProxy]);
-    c.send(Stop(), [victimProxy]);
+    for (const m of [Stop(), Echo({ n: 9 })]) c.sendMessage(m, [1, victimProxy]);
+    c.sendMessage(Close({ value: 'bye' }), [victimProxy]);
+    c.sendMessage(Stop(), [victimProxy]);
     await refusals(s, 4);
     expect(s.refused.map((d) => d.detail)).toEqual(
       expect.arrayContaining([expect.stringMatching(/was not given/)]),
@@ -222,7 +145,7 @@ describe('trust - a peer reaches only what it was given', () => {
   it('a return address ending in the returning-home mark (posing as a local actor) is refused', async () => {
     const s = await server();
     const c = await crafted(s);
-    c.send(Echo({ n: 7 }), [], [s.controller.address.local, 0]);
+    c.sendMessage(Echo({ n: 7 }), [], [s.controller.address.local, 0]);
     await refusals(s, 1);
     expect(s.refused[0]?.detail).toMatch(/return address/);
     expect(s.controller.types()).not.toContain(Echo.type);
@@ -231,7 +154,7 @@ describe('trust - a peer reaches only what it was given', () => {
   it('a forged Terminated (for a watch this connection never carried) is refused', async () => {
     const s = await server();
     const c = await crafted(s);
-    c.send(Terminated({ address: s.listener, value: 1 }), []);
+    c.sendMessage(Terminated({ address: s.listener, value: 1 }), []);
     await refusals(s, 1);
     expect(s.refused[0]?.detail).toMatch(/did not carry/);
     expect(s.runtime.isAlive(s.listener)).toBe(true);
@@ -240,11 +163,11 @@ describe('trust - a peer reaches only what it was given', () => {
   it('addresses the server gave the peer stay reachable: the return address of its reply', async () => {
     const s = await server();
     const c = await crafted(s);
-    c.send(Echo({ n: 11 }), []);
+    c.sendMessage(Echo({ n: 11 }), []);
     const reply = await c.next(EchoReply.type);
     // The reply came from the controller; its return stack is the capability.
-    expect(reply.wire.ret).toEqual([s.controller.address.local]);
-    c.send(Echo({ n: 12 }), reply.wire.ret);
+    expect(reply.ret).toEqual([s.controller.address.local]);
+    c.sendMessage(Echo({ n: 12 }), reply.ret);
     expect(await s.controller.waitFor(Echo, (m) => m.n === 12)).toEqual(Echo({ n: 12 }));
     expect(s.refused).toEqual([]);
   });
@@ -252,7 +175,7 @@ describe('trust - a peer reaches only what it was given', () => {
   it('a peer that keeps sending what it may not is disconnected with policy-violation', async () => {
     const s = await server();
     const c = await crafted(s);
-    for (let i = 0; i < 150; i++) c.send(Stop(), [1000 + i]);
+    for (let i = 0; i < 150; i++) c.sendMessage(Stop(), [1000 + i]);
     expect(await c.closed()).toBe('policy-violation');
     expect((await roundTrip(s.port, {}, 4)).n).toBe(4);
   });
@@ -295,9 +218,9 @@ describe('delivery feedback - the sender learns of a drop on the far side', () =
   it('notices are bounded: a flood of undeliverable messages gives at most the notice rate', async () => {
     const s = await server();
     const c = await crafted(s);
-    for (let i = 0; i < 99; i++) c.send(Echo({ n: i }), [5_000 + i], [40]);
+    for (let i = 0; i < 99; i++) c.sendMessage(Echo({ n: i }), [5_000 + i], [40]);
     await refusals(s, 99);
-    c.send(Echo({ n: 1 }), []);
+    c.sendMessage(Echo({ n: 1 }), []);
     await c.next(EchoReply.type);
     const notices = c.events.filter(
       (e) => e.type === 'message' && e.message.typeName === Undeliverable.type,
