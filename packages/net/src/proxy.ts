@@ -711,11 +711,19 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
    */
   #hasRoom(message: WireMessage): boolean {
     const to = message.to;
-    const target =
-      to.length === 0 ? this.#defaultTarget : new Address([to[to.length - 1] as number]);
+    let target = this.#defaultTarget;
+    if (to.length > 0) {
+      const id = to[to.length - 1] as number;
+      // A stream of messages to one actor reuses one Address.
+      if (this.#roomTarget === undefined || this.#roomTarget.local !== id)
+        this.#roomTarget = new Address([id]);
+      target = this.#roomTarget;
+    }
     const load = this.#self.runtime.mailboxLoad(target);
     return load === undefined || load.queued < load.capacity * DEFAULT_INBOUND_MAILBOX_SHARE;
   }
+
+  #roomTarget: Address | undefined;
 
   /** Stops reading and keeps `events` until their target has room again. */
   #hold(events: SessionEvent[]): void {

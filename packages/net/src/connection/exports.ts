@@ -11,14 +11,19 @@
  * inbound `to` is checked by looking up the stack as it arrives. One-hop stacks (a local
  * actor) are the common case and are kept in a map by id; longer ones (a path through
  * another connection: a relay this side has offered) by their joined form. The table is
- * bounded: the oldest entries give way first (least recently exported), so a long-lived
- * connection that has been sent many addresses keeps the recent ones.
+ * bounded: the oldest entries give way first, so a long-lived connection that has been
+ * sent many addresses keeps the recent ones. An entry is moved to the young end only when
+ * it has aged past half the table (one `get` per export instead of a delete and a set):
+ * anything exported within the last `max / 2` exports is never evicted.
  */
 export class ExportTable {
   readonly #max: number;
   // Made on first use: an idle connection that was never sent an address holds none.
-  #localMade: Map<number, true> | undefined;
-  #pathsMade: Map<string, true> | undefined;
+  /** Entry → the export count when it was last (re)inserted. */
+  #localMade: Map<number, number> | undefined;
+  #pathsMade: Map<string, number> | undefined;
+  /** Exports so far: the age of an entry is `#count` minus its stamp. */
+  #count = 0;
   /** Explicit exports: never evicted. */
   #pinned: Set<string> | undefined;
   /** The last one-hop export, so a stream of messages from one actor costs one compare. */
@@ -28,11 +33,11 @@ export class ExportTable {
     this.#max = max;
   }
 
-  get #local(): Map<number, true> {
+  get #local(): Map<number, number> {
     return (this.#localMade ??= new Map());
   }
 
-  get #paths(): Map<string, true> {
+  get #paths(): Map<string, number> {
     return (this.#pathsMade ??= new Map());
   }
 
@@ -46,16 +51,22 @@ export class ExportTable {
       const id = hops[0] as number;
       if (id === this.#last) return;
       this.#last = id;
-      this.#local.delete(id);
-      this.#local.set(id, true);
+      this.#stamp(this.#local, id);
     } else if (hops.length > 1) {
-      const key = hops.join(',');
-      this.#paths.delete(key);
-      this.#paths.set(key, true);
+      this.#stamp(this.#paths, hops.join(','));
     } else {
       return;
     }
     if (this.size > this.#max) this.#evict();
+  }
+
+  /** Inserts `key`, or moves it to the young end once it is older than half the table. */
+  #stamp<K>(table: Map<K, number>, key: K): void {
+    const count = ++this.#count;
+    const stamp = table.get(key);
+    if (stamp !== undefined && count - stamp < this.#max / 2) return;
+    if (stamp !== undefined) table.delete(key);
+    table.set(key, count);
   }
 
   /** Exports `hops` for the life of the connection (the `exports` option). */
@@ -73,10 +84,10 @@ export class ExportTable {
 
   #evict(): void {
     // Evict from the larger table, oldest first.
-    const table: Map<number, true> | Map<string, true> =
+    const table: Map<number, number> | Map<string, number> =
       this.#paths.size >= this.#local.size ? this.#paths : this.#local;
     const oldest = table.keys().next();
-    if (oldest.done !== true) (table as Map<unknown, true>).delete(oldest.value);
+    if (oldest.done !== true) (table as Map<unknown, number>).delete(oldest.value);
     if (table === this.#local) this.#last = -1;
   }
 }
