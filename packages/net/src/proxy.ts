@@ -21,18 +21,17 @@ import { Address, isCodecError, type AnyMessage, type CodecStream } from '@heral
 import {
   Aborted,
   Completed,
-  Faulted,
   Stop,
   Terminated,
   Timer,
-  Unanswered,
   Unwatch,
   Watch,
   type Handler,
   type Logger,
+  type Runtime,
   type Self,
 } from '@herald/runtime';
-import { answerCorrelation, Envelope, isAnswer, LogThrottle } from '@herald/runtime/internal';
+import { Envelope, LogThrottle } from '@herald/runtime/internal';
 import type { Duplex } from 'node:stream';
 import {
   DEFAULT_HIGH_WATER_BYTES,
@@ -49,7 +48,14 @@ import {
 } from './constants.js';
 import { lingerThenDestroy, reportUnsent } from './connection/closing.js';
 import { ExportTable } from './connection/exports.js';
-import { armHandshakeDeadline, establish, HANDSHAKE_TIMER } from './connection/handshake-phase.js';
+import { DeliveryFeedback } from './connection/feedback.js';
+import { InboundGate } from './connection/inbound-gate.js';
+import {
+  armHandshakeDeadline,
+  decideAdmission,
+  establish,
+  HANDSHAKE_TIMER,
+} from './connection/handshake-phase.js';
 import {
   InboundRouter,
   isReservedType,
@@ -132,11 +138,11 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #defaultTarget!: Address;
   /** AwaitDrain requests not yet answered (answered with replyTo: correlated). */
   #drainWaiters: Envelope[] = [];
-  #refusals = 0;
   readonly #highWaterBytes: number;
-  /** Events not yet handled because their target's mailbox was full (reading is paused). */
-  #held: SessionEvent[] | undefined;
-  #retryMs = 0;
+  /** Inbound fairness: holds events whose target's mailbox is past this connection's share. */
+  readonly #gate: InboundGate;
+  /** Refusals, notices to the peer, notices from it. */
+  #feedback!: DeliveryFeedback;
   /** Whether debug lines are on, read once per socket read rather than per message. */
   #debug = false;
   /** The types the connection declared (its `messages` option), or undefined: the catalogue's. */
@@ -177,6 +183,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       this,
     );
     this.#exports = new ExportTable(DEFAULT_MAX_EXPORTS);
+    this.#gate = new InboundGate(this, DEFAULT_INBOUND_MAILBOX_SHARE, INBOUND_RETRY_MAX_MS);
     this.#watches = new ConnectionWatches(DEFAULT_MAX_WATCHES);
     this.#declared = o.messages === undefined ? undefined : new Set(o.messages.map((m) => m.type));
   }
@@ -274,7 +281,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   }
 
   farUndeliverable(notice: Undeliverable, sender: Address): void {
-    this.#farUndeliverable(notice, sender);
+    this.#feedback.fromPeer(notice, sender);
   }
 
   fail(code: number, text: string): void {
@@ -293,6 +300,28 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     this.#defect(error);
   }
 
+  // GateOwner (connection/inbound-gate.ts)
+
+  get runtime(): Runtime {
+    return this.#self.runtime;
+  }
+
+  stream(): Duplex | undefined {
+    return this.#stream;
+  }
+
+  handle(events: SessionEvent[]): void {
+    this.#handle(events);
+  }
+
+  ended(): boolean {
+    return this.#phase === 'ended';
+  }
+
+  guard(fn: () => void): void {
+    this.#guard(fn);
+  }
+
   // ---- actor life ----------------------------------------------------------------------
 
   start(self: Self): void {
@@ -302,7 +331,6 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     network.proxies.set(self.address.local, this);
     this.#defaultTarget = this.#setup.controller;
     this.#logBindings = { conn: network.nextConnectionId(), role: this.#setup.role };
-    this.#noticeAt = clock.now();
     const o = this.#setup.options;
     this.#keepalive = new Keepalive(
       o.keepaliveIdleMs ?? DEFAULT_KEEPALIVE_IDLE_MS,
@@ -311,6 +339,10 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     );
     for (const address of o.exports ?? []) this.#exports.pin(address.hops);
     this.#inbound = new InboundRouter(this);
+    this.#feedback = new DeliveryFeedback(self, {
+      maxRefusals: DEFAULT_MAX_REFUSALS,
+      noticesPerSecond: DEFAULT_NOTICES_PER_SECOND,
+    });
     self.watch(this.#setup.controller);
     const setup = this.#setup;
     if (setup.connection !== undefined) {
@@ -673,7 +705,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     if (events.length > 0) this.#keepalive.alive(now);
     // The handshake may have answered.
     if (this.#wire.hasPending) this.#outbound.schedule();
-    if (this.#held !== undefined) this.#held.push(...events);
+    if (this.#gate.holding) this.#gate.append(events);
     else this.#handle(events);
     this.#armFrameDeadline();
   }
@@ -700,57 +732,9 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #onFrameDeadline(): void {
     this.#deadlineAt = -1;
     const events = this.#wire.expire(this.#self.runtime.clock.now());
-    if (this.#held !== undefined) this.#held.push(...events);
+    if (this.#gate.holding) this.#gate.append(events);
     else this.#handle(events);
     this.#armFrameDeadline();
-  }
-
-  /**
-   * Whether the actor a message goes to (the relaying proxy, for a relay) has room for it
-   * within this connection's share of its mailbox.
-   */
-  #hasRoom(message: WireMessage): boolean {
-    const to = message.to;
-    let target = this.#defaultTarget;
-    if (to.length > 0) {
-      const id = to[to.length - 1] as number;
-      // A stream of messages to one actor reuses one Address.
-      if (this.#roomTarget === undefined || this.#roomTarget.local !== id)
-        this.#roomTarget = new Address([id]);
-      target = this.#roomTarget;
-    }
-    const load = this.#self.runtime.mailboxLoad(target);
-    return load === undefined || load.queued < load.capacity * DEFAULT_INBOUND_MAILBOX_SHARE;
-  }
-
-  #roomTarget: Address | undefined;
-
-  /** Stops reading and keeps `events` until their target has room again. */
-  #hold(events: SessionEvent[]): void {
-    this.#held = events;
-    this.#stream?.pause();
-    this.#retryMs = 0;
-    this.#scheduleRetry();
-  }
-
-  #scheduleRetry(): void {
-    const retry = (): void => this.#guard(() => this.#retryHeld());
-    if (this.#retryMs === 0) setImmediate(retry);
-    else setTimeout(retry, this.#retryMs);
-    this.#retryMs = Math.min(Math.max(1, this.#retryMs * 2), INBOUND_RETRY_MAX_MS);
-  }
-
-  #retryHeld(): void {
-    const held = this.#held;
-    if (held === undefined || this.#ended()) return;
-    const first = held[0];
-    if (first !== undefined && first.type === 'message' && !this.#hasRoom(first.message)) {
-      this.#scheduleRetry();
-      return;
-    }
-    this.#held = undefined;
-    this.#handle(held);
-    if (this.#held === undefined && !this.#ended()) this.#stream?.resume();
   }
 
   #onEnd(): void {
@@ -775,8 +759,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     for (let i = 0; i < events.length; i++) {
       const event = events[i] as SessionEvent;
       if (this.#ended()) return;
-      if (event.type === 'message' && !this.#hasRoom(event.message)) {
-        this.#hold(events.slice(i));
+      if (event.type === 'message' && !this.#gate.hasRoom(event.message)) {
+        this.#gate.hold(events.slice(i));
         return;
       }
       switch (event.type) {
@@ -834,38 +818,24 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
    * `authorize` decides, asynchronously if it likes; nothing opens until it admits.
    */
   #authorize(key: string | null): void {
-    const decide = this.#setup.options.authorize;
     const peer = {
       key,
       address: this.#peer,
       ...(this.#security === undefined ? {} : { security: this.#security }),
     };
-    const settle = (decision: unknown): void =>
-      this.#guard(() => {
-        if (this.#ended()) return;
-        const admit = decision === true;
-        const reason =
-          typeof decision === 'string' && decision.length > 0 ? decision : 'not authorized';
-        if (!admit) this.#info({ peerKey: key, reason }, 'peer refused by authorize');
-        const events = admit ? this.#wire.accept() : this.#wire.refuse(reason.slice(0, 200));
-        this.#outbound.schedule();
-        this.#handle(events);
-      });
-    let decision: unknown;
-    try {
-      decision = decide === undefined ? true : decide(peer);
-    } catch (error) {
-      this.#log.warn({ err: error }, 'authorize threw: the peer is refused');
-      decision = false;
-    }
-    if (decision instanceof Promise) {
-      decision.then(settle, (error: unknown) => {
-        this.#log.warn({ err: error }, 'authorize rejected: the peer is refused');
-        settle(false);
-      });
-    } else {
-      settle(decision);
-    }
+    decideAdmission(
+      this.#setup.options.authorize,
+      peer,
+      (error, msg) => this.#log.warn({ err: error }, msg),
+      (admit, reason) =>
+        this.#guard(() => {
+          if (this.#ended()) return;
+          if (!admit) this.#info({ peerKey: key, reason }, 'peer refused by authorize');
+          const events = admit ? this.#wire.accept() : this.#wire.refuse(reason);
+          this.#outbound.schedule();
+          this.#handle(events);
+        }),
+    );
   }
 
   #established(encrypted: boolean, peerKey: string | undefined): void {
@@ -892,100 +862,36 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   }
 
   /**
-   * A message from the peer that must not be delivered: a dead letter with reason
-   * `refused`, a log line at a bounded rate, and after DEFAULT_MAX_REFUSALS the peer is
-   * disconnected (`policy-violation`).
+   * A message from the peer that must not be delivered (connection/feedback.ts): a dead
+   * letter `refused`, a line at a bounded rate, a notice to the peer, and after
+   * DEFAULT_MAX_REFUSALS the peer is disconnected (`policy-violation`).
    */
   #refuse(why: string, to: Address, from: Address, typeName: string): void {
-    this.#refusals++;
-    this.#self.runtime.reportDeadLetter({
+    const tooMany = this.#feedback.refused(
+      why,
       to,
       from,
-      message: { type: typeName },
-      reason: 'refused',
-      detail: why,
-    });
-    this.#throttle.log(
-      this.#log,
-      'warn',
-      'refused',
-      { type: typeName, to: to.toString(), refusals: this.#refusals },
-      `refused a message from the peer: ${why}`,
+      typeName,
+      () => this.#log,
+      this.#throttle,
     );
     this.#notify(from, typeName, 'refused', why);
-    if (this.#refusals >= DEFAULT_MAX_REFUSALS)
-      this.#fail(CloseReason.POLICY_VIOLATION, `${this.#refusals} refused messages`);
+    if (tooMany)
+      this.#fail(CloseReason.POLICY_VIOLATION, `${this.#feedback.refusals} refused messages`);
   }
 
-  /**
-   * Delivery feedback: tells the peer that a message it sent (from `sender`) was not
-   * delivered here, at most DEFAULT_NOTICES_PER_SECOND a second; past that, failures are
-   * only counted. Never about a notice, and never when there is no return address.
-   */
+  /** Tells the peer a message it sent was not delivered (at a bounded rate). */
   #notify(sender: Address, typeName: string, reason: string, detail: string): void {
-    if (typeName === Undeliverable.type || sender.isLocal || this.#phase !== 'open') return;
-    const now = this.#self.runtime.clock.now();
-    const rate = DEFAULT_NOTICES_PER_SECOND;
-    this.#noticeTokens = Math.min(
-      rate,
-      this.#noticeTokens + ((now - this.#noticeAt) * rate) / 1000,
-    );
-    this.#noticeAt = now;
-    if (this.#noticeTokens < 1) {
-      this.#noticesSuppressed++;
+    if (this.#phase !== 'open') return;
+    const sent = this.#feedback.notify(sender, typeName, reason, detail, this.#inbound.correlation);
+    if (!sent)
       this.#throttle.log(
         this.#log,
         'info',
         'notices',
-        { notSent: this.#noticesSuppressed },
+        { notSent: this.#feedback.noticesNotSent },
         'delivery notices over their rate: counted, not sent',
       );
-      return;
-    }
-    this.#noticeTokens -= 1;
-    this.#self.runtime.send(
-      sender,
-      Undeliverable({
-        messageType: typeName,
-        reason,
-        detail,
-        correlation: this.#inbound.correlation,
-      }),
-    );
-  }
-
-  #noticeTokens = DEFAULT_NOTICES_PER_SECOND;
-  #noticeAt = 0;
-  #noticesSuppressed = 0;
-
-  /** The peer could not deliver what `sender` sent: a dead letter here, with the far reason. */
-  #farUndeliverable(notice: Undeliverable, sender: Address): void {
-    const self = this.#self;
-    const c = notice.correlation;
-    // The message was an ask: it ends now, with the far reason, instead of waiting.
-    if (c !== 0 && !isAnswer(c) && sender.isLocal)
-      self.runtime.deliver(
-        new Envelope(
-          sender,
-          self.address,
-          Unanswered({
-            address: self.address,
-            value: Faulted({
-              code: 'HERALD_NOT_DELIVERED',
-              explanation: `the peer did not deliver it: ${notice.reason} (${notice.detail})`,
-            }),
-            explanation: `the peer did not deliver ${notice.messageType}: ${notice.reason}`,
-          }),
-          answerCorrelation(c),
-        ),
-      );
-    this.#self.runtime.reportDeadLetter({
-      to: this.#self.address,
-      from: sender,
-      message: { type: notice.messageType },
-      reason: 'not-delivered',
-      detail: `the peer did not deliver it: ${notice.reason} (${notice.detail})`,
-    });
   }
 
   // ---- keep-alive and timers -----------------------------------------------------------
@@ -1069,7 +975,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     this.#phase = 'ended';
     const self = this.#self;
     // Messages from the peer held for a full mailbox were never delivered: report each.
-    for (const event of this.#held?.splice(0) ?? []) {
+    for (const event of this.#gate.drain()) {
       if (event.type !== 'message') continue;
       const m = event.message;
       self.runtime.reportDeadLetter({
@@ -1080,7 +986,6 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
         detail: `connection ${reason} while the message waited for room in a mailbox`,
       });
     }
-    this.#held = undefined;
     // Messages still queued here never reached the stream: report each one.
     if (this.#wire.state !== 'closed') {
       for (const m of this.#wire.abandon())

@@ -8,7 +8,7 @@ import type { Logger, Self } from '@herald/runtime';
 import { unwrapBehavior } from '@herald/runtime/internal';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from '../constants.js';
 import { Accepted, Connected, type HostPort } from '../messages.js';
-import type { ConnectionOptions, SessionContext } from '../options.js';
+import type { ConnectionOptions, PeerInfo, SessionContext } from '../options.js';
 import type { TransportSecurity } from '../transport/transport.js';
 
 /** The timer key of the handshake deadline (a timer of the proxy actor itself). */
@@ -83,4 +83,38 @@ export function establish(e: Establishment): Address | undefined {
     self.forward(e.controller, Accepted({ listening: e.listening ?? e.peer, ...common }), from);
   }
   return session;
+}
+
+/**
+ * The peer proved its key (or is anonymous and allowed so far): the listener's `authorize`
+ * decides, asynchronously if it likes; nothing opens until it admits. A throw or a
+ * rejection refuses (and is reported through `warn`). `settle` is called exactly once.
+ */
+export function decideAdmission(
+  decide: ConnectionOptions['authorize'],
+  peer: PeerInfo,
+  warn: (error: unknown, msg: string) => void,
+  settle: (admit: boolean, reason: string) => void,
+): void {
+  const done = (decision: unknown): void => {
+    const admit = decision === true;
+    const reason =
+      typeof decision === 'string' && decision.length > 0 ? decision : 'not authorized';
+    settle(admit, reason.slice(0, 200));
+  };
+  let decision: unknown;
+  try {
+    decision = decide === undefined ? true : decide(peer);
+  } catch (error) {
+    warn(error, 'authorize threw: the peer is refused');
+    decision = false;
+  }
+  if (decision instanceof Promise) {
+    decision.then(done, (error: unknown) => {
+      warn(error, 'authorize rejected: the peer is refused');
+      done(false);
+    });
+  } else {
+    done(decision);
+  }
 }
