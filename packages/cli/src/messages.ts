@@ -1,0 +1,30 @@
+/**
+ * The messages the herald command speaks. `herald.*` names are refused from the wire, so
+ * the command's own protocol lives under `cli.*`: any server that answers cli.Ping with
+ * cli.Pong (echoing `seq`) can be pinged.
+ */
+import { CliError } from './errors.js';
+import { defineMessage, t, type AnyMessageType } from '@herald/codec';
+
+/** herald ping → server; answered with Pong carrying the same `seq`. */
+export const Ping = defineMessage('cli.Ping', { seq: t.int() });
+/** Server → herald ping. */
+export const Pong = defineMessage('cli.Pong', { seq: t.int() });
+/** herald request → server (`herald listen --reply` answers it). */
+export const Request = defineMessage('cli.Request', { body: t.json() });
+/** Server → herald request: the answer, whose body is printed. */
+export const Response = defineMessage('cli.Response', { body: t.json() });
+
+export const cliMessages: readonly AnyMessageType[] = [Ping, Pong, Request, Response];
+
+/**
+ * A user message type declared at run time from its name, with one JSON field `body`: what
+ * `herald send --type=T --json=…` sends and `herald listen --types=T` accepts. The known
+ * cli.* names give their own declarations, so `--type=cli.Request` is a real Request.
+ */
+export function userMessage(name: string): AnyMessageType {
+  if (name.startsWith('herald.'))
+    throw new CliError('HERALD_ERR_CLI_USAGE', `${name}: herald.* types are Herald's own`);
+  const known = cliMessages.find((type) => type.type === name);
+  return known ?? defineMessage(name, { body: t.json() });
+}

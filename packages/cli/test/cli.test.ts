@@ -1,0 +1,169 @@
+/**
+ * The herald command run as real processes: every test starts `node --import tsx main.ts`
+ * with a sub-command and reads what it prints, as a user at a shell would.
+ */
+import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** Bound on a whole child run (tsx start-up is slow on a loaded machine). */
+const RUN_MS = 20_000;
+
+afterEach(killAll);
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'herald-cli-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+function herald(...args: string[]): SpawnedChild {
+  return spawnScript(MAIN, args);
+}
+
+async function finished(child: SpawnedChild) {
+  const status = await child.waitForExit(RUN_MS);
+  return { code: status.code, stdout: child.stdout, stderr: child.stderr.join('\n') };
+}
+
+/** Starts `herald listen` on 127.0.0.1, port 0; resolves with it and its `host:port`. */
+async function listening(...args: string[]) {
+  const server = herald('listen', '--host=127.0.0.1', '--port=0', ...args);
+  const match = await server.waitForLine(/^listening on (127\.0\.0\.1:\d+)$/, RUN_MS);
+  return { server, target: match[1] as string };
+}
+
+async function publicKeyOf(path: string): Promise<string> {
+  const line = (await readFile(path, 'utf8')).split('\n').find((l) => l.startsWith('public '));
+  return (line as string).slice('public '.length);
+}
+
+describe('herald keygen', () => {
+  it('creates a 0600 key file, prints its public key, and refuses to overwrite it', async () => {
+    const path = join(dir, 'keygen.key');
+    const first = await finished(herald('keygen', path));
+    expect(first.code).toBe(0);
+    expect(first.stdout).toEqual([await publicKeyOf(path)]);
+    expect(first.stdout[0]).toMatch(/^herald-x25519:/);
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
+    const before = await readFile(path, 'utf8');
+
+    const second = await finished(herald('keygen', path));
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/file exists/);
+    expect(await readFile(path, 'utf8')).toBe(before);
+  }, 30_000);
+});
+
+describe('herald ping', () => {
+  it('prints the handshake time and min/p50/p99 against herald listen', async () => {
+    const { server, target } = await listening();
+    const ping = await finished(herald('ping', target, '--count=20'));
+    expect(ping.code).toBe(0);
+    expect(ping.stdout[0]).toMatch(/^handshake \d+ µs$/);
+    expect(ping.stdout.slice(1)).toEqual([
+      expect.stringMatching(/^min \d+ µs$/),
+      expect.stringMatching(/^p50 \d+ µs$/),
+      expect.stringMatching(/^p99 \d+ µs$/),
+    ]);
+    const [min, p50, p99] = ping.stdout.slice(1).map((l) => Number(/(\d+) µs/.exec(l)?.[1]));
+    expect(min).toBeLessThanOrEqual(p50 as number);
+    expect(p50).toBeLessThanOrEqual(p99 as number);
+    server.kill('SIGTERM');
+    expect((await server.waitForExit(RUN_MS)).code).toBe(0);
+  }, 40_000);
+
+  it('exits 1 with a clear message when nothing listens', async () => {
+    // Listen, learn a free port, stop: nothing listens there now.
+    const { server, target } = await listening();
+    server.kill('SIGTERM');
+    await server.waitForExit(RUN_MS);
+    const ping = await finished(herald('ping', target));
+    expect(ping.code).toBe(1);
+    expect(ping.stderr).toMatch(/cannot connect to 127\.0\.0\.1:\d+: ECONNREFUSED/);
+  }, 40_000);
+
+  it('pins the server key: the right key connects, a wrong key exits 1', async () => {
+    const serverKey = join(dir, 'server.key');
+    const otherKey = join(dir, 'other.key');
+    expect((await finished(herald('keygen', serverKey))).code).toBe(0);
+    expect((await finished(herald('keygen', otherKey))).code).toBe(0);
+    const { target } = await listening(`--identity=${serverKey}`);
+
+    const good = await finished(
+      herald('ping', target, '--count=3', `--peer-key=${await publicKeyOf(serverKey)}`),
+    );
+    expect(good.code).toBe(0);
+    expect(good.stdout.at(-1)).toMatch(/^p99 \d+ µs$/);
+
+    const bad = await finished(herald('ping', target, `--peer-key=${await publicKeyOf(otherKey)}`));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/peer-key-mismatch/);
+  }, 60_000);
+});
+
+describe('herald send and request', () => {
+  it('request prints the response of listen --reply, which prints the request', async () => {
+    const { server, target } = await listening('--reply');
+    const request = await finished(
+      herald('request', target, '--type=cli.Request', '--json={"n":1,"s":"x"}'),
+    );
+    expect(request.code).toBe(0);
+    expect(request.stdout).toEqual(['{"n":1,"s":"x"}']);
+    const line = await server.waitForLine(/^\{.*\}$/, RUN_MS);
+    expect(JSON.parse(line[0])).toMatchObject({
+      type: 'cli.Request',
+      fields: { body: { n: 1, s: 'x' } },
+    });
+  }, 40_000);
+
+  it('send delivers a user type that listen --types prints', async () => {
+    const { server, target } = await listening('--types=app.Greet');
+    const send = await finished(herald('send', target, '--type=app.Greet', '--json=["hi",2]'));
+    expect(send.code).toBe(0);
+    const line = await server.waitForLine(/^\{.*\}$/, RUN_MS);
+    const printed = JSON.parse(line[0]) as { type: string; fields: unknown; from: string };
+    expect(printed.type).toBe('app.Greet');
+    expect(printed.fields).toEqual({ body: ['hi', 2] });
+    expect(typeof printed.from).toBe('string');
+  }, 40_000);
+});
+
+describe('the command line', () => {
+  it.each([['--help'], ['keygen', '--help'], ['listen', '--help'], ['ping', '--help']])(
+    'herald %s %s exits 0 with a usage line',
+    async (...args) => {
+      const result = await finished(herald(...args));
+      expect(result.code).toBe(0);
+      expect(result.stdout[0]).toMatch(/^usage: herald/);
+    },
+    30_000,
+  );
+
+  it.each([['send'], ['request']])(
+    'herald %s --help exits 0',
+    async (command) => {
+      const result = await finished(herald(command, '--help'));
+      expect(result.code).toBe(0);
+      expect(result.stdout[0]).toMatch(new RegExp(`^usage: herald ${command}`));
+    },
+    30_000,
+  );
+
+  it('an unknown sub-command, a bad flag or a bad host:port exits 2', async () => {
+    const unknown = await finished(herald('frobnicate'));
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);
+    expect((await finished(herald('ping', '127.0.0.1:1', '--no-such-flag=1'))).code).toBe(2);
+    expect((await finished(herald('ping', 'nowhere'))).code).toBe(2);
+    const reserved = await finished(herald('send', '127.0.0.1:1', '--type=herald.Stop'));
+    expect(reserved.code).toBe(2);
+    expect(reserved.stderr).toMatch(/herald\.\* types are Herald's own/);
+  }, 40_000);
+});
