@@ -1,29 +1,27 @@
 #!/usr/bin/env node
 /**
- * The `herald` executable. Runs the built JavaScript when there is some (a published
- * package), otherwise the TypeScript source through tsx (the workspace), in a child node
- * so tsx's loader is in place before the first import.
+ * The `herald` executable. Runs the built JavaScript (dist/) when it loads: a published
+ * package. In the workspace there may be no dist, or the @herald/* packages it imports
+ * resolve to TypeScript sources; then it runs src/main.ts through tsx in a child node, so
+ * tsx's loader is in place before the first import. A failed import fails at link time,
+ * before any of main.js runs, so falling back cannot run a command twice.
  */
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 
-const built = fileURLToPath(new URL('../dist/main.js', import.meta.url));
-if (existsSync(built)) {
-  await import(built);
-} else {
+/** Import failures that mean "not runnable as plain JavaScript here", not a bug in main. */
+const FALL_BACK_ON = new Set(['ERR_MODULE_NOT_FOUND', 'ERR_UNKNOWN_FILE_EXTENSION']);
+
+try {
+  await import(new URL('../dist/main.js', import.meta.url).href);
+} catch (error) {
+  if (!FALL_BACK_ON.has(error?.code)) throw error;
+  const tsx = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
   const source = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-  const child = spawn(
-    process.execPath,
-    [
-      '--import',
-      pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href,
-      source,
-      ...process.argv.slice(2),
-    ],
-    { stdio: 'inherit', cwd: process.cwd() },
-  );
+  const child = spawn(process.execPath, ['--import', tsx, source, ...process.argv.slice(2)], {
+    stdio: 'inherit',
+  });
   for (const signal of ['SIGINT', 'SIGTERM']) process.on(signal, () => child.kill(signal));
   child.on('exit', (code, signal) => process.exit(code ?? (signal === null ? 1 : 128)));
 }
