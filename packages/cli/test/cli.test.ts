@@ -108,6 +108,26 @@ describe('herald ping', () => {
   }, 60_000);
 });
 
+describe('herald listen --allow', () => {
+  it('admits a client whose --identity is allowed and refuses another with exit 1', async () => {
+    const serverKey = join(dir, 'allow-server.key');
+    const clientKey = join(dir, 'allow-client.key');
+    const strangerKey = join(dir, 'allow-stranger.key');
+    for (const path of [serverKey, clientKey, strangerKey])
+      expect((await finished(herald('keygen', path))).code).toBe(0);
+    const { target } = await listening(
+      `--identity=${serverKey}`,
+      `--allow=${await publicKeyOf(clientKey)}`,
+    );
+
+    const allowed = await finished(herald('ping', target, '--count=2', `--identity=${clientKey}`));
+    expect(allowed.code).toBe(0);
+    const refused = await finished(herald('ping', target, `--identity=${strangerKey}`));
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toMatch(/not-authorized/);
+  }, 60_000);
+});
+
 describe('herald send and request', () => {
   it('request prints the response of listen --reply, which prints the request', async () => {
     const { server, target } = await listening('--reply');
