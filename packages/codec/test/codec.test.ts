@@ -3,16 +3,14 @@ import {
   Address,
   BODY_FLAG_GRAPH,
   BODY_FLAG_STREAM,
-  CodecError,
   NO_ADDRESS,
   createCatalogue,
   createCodec,
   defineMessage,
   t,
   type AnyMessage,
-  type CodecErrorCode,
 } from '../src/index.js';
-import { ALL, Envelope, Hello, Item, Node, Order } from './fixtures.js';
+import { ALL, codeOf, Envelope, errorOf, Hello, Item, Node, Order } from './fixtures.js';
 
 const catalogue = createCatalogue(ALL);
 const codec = createCodec({ catalogue });
@@ -36,25 +34,6 @@ function order(overrides: Record<string, unknown> = {}): AnyMessage {
     shape: { w: 1.5, h: 2 },
     ...overrides,
   } as never);
-}
-
-function codeOf(run: () => unknown): CodecErrorCode | 'no error' | 'not a CodecError' {
-  try {
-    run();
-    return 'no error';
-  } catch (error) {
-    return error instanceof CodecError ? error.code : 'not a CodecError';
-  }
-}
-
-function errorOf(run: () => unknown): CodecError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-  throw new Error('expected a CodecError');
 }
 
 /** Replaces the value of a field in a blob by re-encoding a tampered copy with a looser type. */

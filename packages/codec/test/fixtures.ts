@@ -1,5 +1,11 @@
 /** Message types shared by the codec tests. */
-import { defineMessage, t, type AnyMessageType } from '../src/index.js';
+import {
+  CodecError,
+  defineMessage,
+  t,
+  type AnyMessageType,
+  type CodecErrorCode,
+} from '../src/index.js';
 
 export const Hello = defineMessage('Hello', {
   name: t.string({ maxLength: 64 }),
@@ -51,3 +57,24 @@ export const Node = defineMessage(
 );
 
 export const ALL = [Hello, Item, Order, Envelope, Node];
+
+/** The code of the CodecError `run` throws, 'no error', or 'not a CodecError'. */
+export function codeOf(run: () => unknown): CodecErrorCode | 'no error' | 'not a CodecError' {
+  try {
+    run();
+    return 'no error';
+  } catch (error) {
+    return error instanceof CodecError ? error.code : 'not a CodecError';
+  }
+}
+
+/** The CodecError `run` throws (anything else is rethrown; no throw fails). */
+export function errorOf(run: () => unknown): CodecError {
+  try {
+    run();
+  } catch (error) {
+    if (error instanceof CodecError) return error;
+    throw error;
+  }
+  throw new Error('expected a CodecError');
+}

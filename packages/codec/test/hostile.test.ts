@@ -10,18 +10,16 @@ import {
   Address,
   BODY_FLAG_GRAPH,
   BODY_FLAG_STREAM,
-  CodecError,
   createCatalogue,
   createCodec,
   defineMessage,
   t,
   type AnyMessageType,
-  type CodecErrorCode,
   type Schema,
 } from '../src/index.js';
 import { MAX_JSON_DEPTH } from '../src/constants.js';
 import { codecProbe } from '../src/probe.js';
-import { ALL, Envelope, Hello, Item, Order } from './fixtures.js';
+import { ALL, codeOf, Envelope, errorOf, Hello, Item, Order } from './fixtures.js';
 
 /** A graph type with a JSON field: the target of the shared-array DAG. */
 const GraphJson = defineMessage('GraphJson', { meta: t.json() }, { graph: true });
@@ -50,25 +48,6 @@ const codec = createCodec({ catalogue });
 /** Raw msgpackr packers: they write whatever they are given, as a hostile peer would. */
 const plainPackr = new Packr({ useRecords: false, moreTypes: true });
 const graphPackr = new Packr({ structuredClone: true, useRecords: true, moreTypes: true });
-
-function codeOf(run: () => unknown): CodecErrorCode | 'no error' | 'not a CodecError' {
-  try {
-    run();
-    return 'no error';
-  } catch (error) {
-    return error instanceof CodecError ? error.code : 'not a CodecError';
-  }
-}
-
-function errorOf(run: () => unknown): CodecError {
-  try {
-    run();
-  } catch (error) {
-    if (error instanceof CodecError) return error;
-    throw error;
-  }
-  throw new Error('expected a CodecError');
-}
 
 function blob(name: string, flags: number, body: Uint8Array): Uint8Array {
   return Uint8Array.from([1, flags, name.length, ...Buffer.from(name), ...body]);
