@@ -1,8 +1,10 @@
 import type { Address, AnyMessage } from '@herald/codec';
 
 /**
- * A message in flight: where it goes, who sent it (the return address), the message, and
- * its correlation (which request it is, or which request it answers; 0 = none).
+ * A message in flight: where it goes, who sent it (the return address), the message, its
+ * correlation (which request it is, or which request it answers; 0 = none), its priority
+ * (which lane of a queue it waits in) and the trace it belongs to (a W3C `traceparent`,
+ * carried across hops so one request through many processes is one trace).
  */
 export class Envelope {
   constructor(
@@ -10,8 +12,22 @@ export class Envelope {
     readonly from: Address,
     readonly message: AnyMessage,
     readonly correlation: number = NO_CORRELATION,
+    readonly priority: PriorityLevel = PRIORITY_NORMAL,
+    readonly trace: string | undefined = undefined,
   ) {}
 }
+
+/**
+ * Priorities, as lanes: a queue serves every waiting `high` envelope before any `normal`
+ * one, and every `normal` before any `low`; within a lane, order is FIFO. Numeric so the
+ * hot path compares small integers.
+ */
+export const PRIORITY_HIGH = 0;
+export const PRIORITY_NORMAL = 1;
+export const PRIORITY_LOW = 2;
+export type PriorityLevel = typeof PRIORITY_HIGH | typeof PRIORITY_NORMAL | typeof PRIORITY_LOW;
+/** The names users write (`send(to, m, { priority: 'high' })`). */
+export type Priority = 'high' | 'normal' | 'low';
 
 /**
  * Correlations. An ask sends its request with `2·id` (even, non-zero); `reply()` to that
