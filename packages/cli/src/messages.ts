@@ -15,7 +15,15 @@ export const Request = defineMessage('cli.Request', { body: t.json() });
 /** Server → herald request: the answer, whose body is printed. */
 export const Response = defineMessage('cli.Response', { body: t.json() });
 
-export const cliMessages: readonly AnyMessageType[] = [Ping, Pong, Request, Response];
+/**
+ * herald bench → server, one way: counted, never printed nor answered (the cli.Ping after a
+ * burst tells the sender they were all handled, since one connection keeps order).
+ */
+export const Data = defineMessage('cli.Data', { seq: t.int(), payload: t.bytes() });
+/** One line of `herald chat`, either way. */
+export const Chat = defineMessage('cli.Chat', { text: t.string() });
+
+export const cliMessages: readonly AnyMessageType[] = [Ping, Pong, Request, Response, Data, Chat];
 
 /**
  * A user message type declared at run time from its name, with one JSON field `body`: what

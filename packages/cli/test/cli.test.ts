@@ -2,16 +2,12 @@
  * The herald command run as real processes: every test starts `node --import tsx main.ts`
  * with a sub-command and reads what it prints, as a user at a shell would.
  */
-import { killAll, spawnScript, type SpawnedChild } from '@herald/testing';
+import { killAll } from '@herald/testing';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-
-const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
-/** Bound on a whole child run (tsx start-up is slow on a loaded machine). */
-const RUN_MS = 20_000;
+import { RUN_MS, finished, herald, listening, publicKeyOf } from './support.js';
 
 afterEach(killAll);
 
@@ -22,27 +18,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
-
-function herald(...args: string[]): SpawnedChild {
-  return spawnScript(MAIN, args);
-}
-
-async function finished(child: SpawnedChild) {
-  const status = await child.waitForExit(RUN_MS);
-  return { code: status.code, stdout: child.stdout, stderr: child.stderr.join('\n') };
-}
-
-/** Starts `herald listen` on 127.0.0.1, port 0; resolves with it and its `host:port`. */
-async function listening(...args: string[]) {
-  const server = herald('listen', '--host=127.0.0.1', '--port=0', ...args);
-  const match = await server.waitForLine(/^listening on (127\.0\.0\.1:\d+)$/, RUN_MS);
-  return { server, target: match[1] as string };
-}
-
-async function publicKeyOf(path: string): Promise<string> {
-  const line = (await readFile(path, 'utf8')).split('\n').find((l) => l.startsWith('public '));
-  return (line as string).slice('public '.length);
-}
 
 describe('herald keygen', () => {
   it('creates a 0600 key file, prints its public key, and refuses to overwrite it', async () => {
@@ -77,6 +52,13 @@ describe('herald ping', () => {
     expect(p50).toBeLessThanOrEqual(p99 as number);
     server.kill('SIGTERM');
     expect((await server.waitForExit(RUN_MS)).code).toBe(0);
+  }, 40_000);
+
+  it('takes flags as --name value too', async () => {
+    const { target } = await listening();
+    const ping = await finished(herald('ping', '--count', '3', target, '--timeout', '4000'));
+    expect(ping.code).toBe(0);
+    expect(ping.stdout.at(-1)).toMatch(/^p99 \d+ µs$/);
   }, 40_000);
 
   it('exits 1 with a clear message when nothing listens', async () => {

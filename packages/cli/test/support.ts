@@ -1,0 +1,34 @@
+/**
+ * Running the herald command as real processes: `node --import tsx src/main.ts <args>`,
+ * reading what it prints as a user at a shell would. Shared by every test file here.
+ */
+import { spawnScript, type SpawnedChild } from '@herald/testing';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+
+export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
+/** Bound on a whole child run (tsx start-up is slow on a loaded machine). */
+export const RUN_MS = 20_000;
+
+export function herald(...args: string[]): SpawnedChild {
+  return spawnScript(MAIN, args);
+}
+
+/** Waits for the child to exit; its code, stdout lines and stderr text. */
+export async function finished(child: SpawnedChild) {
+  const status = await child.waitForExit(RUN_MS);
+  return { code: status.code, stdout: child.stdout, stderr: child.stderr.join('\n') };
+}
+
+/** Starts `herald listen` on 127.0.0.1, port 0; resolves with it and its `host:port`. */
+export async function listening(...args: string[]) {
+  const server = herald('listen', '--host=127.0.0.1', '--port=0', ...args);
+  const match = await server.waitForLine(/^listening on (127\.0\.0\.1:\d+)$/, RUN_MS);
+  return { server, target: match[1] as string };
+}
+
+/** The public key line of a key file written by `herald keygen`. */
+export async function publicKeyOf(path: string): Promise<string> {
+  const line = (await readFile(path, 'utf8')).split('\n').find((l) => l.startsWith('public '));
+  return (line as string).slice('public '.length);
+}
