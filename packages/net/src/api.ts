@@ -3,13 +3,14 @@
  * once; results arrive as messages (docs/networking.md).
  */
 import { Close, StopListening } from './messages.js';
-import { networkOf } from './network.js';
+import { existingNetworkOf, networkOf } from './network.js';
+import type { GroupInfo } from './group/manager.js';
 import { Listener } from './listener.js';
-import { SocketProxy } from './proxy.js';
+import { SocketProxy, type ConnectionInfo } from './proxy.js';
 import { checkConnect, checkListen } from './option-checks.js';
 import { tcpTransport } from './transport/tcp.js';
 import type { ConnectAddress, ConnectOptions, ListenAddress, ListenOptions } from './options.js';
-import type { Address, Self } from '@herald/runtime';
+import type { Address, Runtime, Self } from '@herald/runtime';
 
 /**
  * Listens for connections. The caller (the controller) receives Listening (with the real
@@ -63,4 +64,38 @@ export function connect(self: Self, to: ConnectAddress, options: ConnectOptions 
 /** Closes the connection behind `remote` (a proxy); the controller receives Closed with `value`. */
 export function close(self: Self, remote: Address, value?: unknown): void {
   self.send(remote, Close({ value }));
+}
+
+/**
+ * Every connection of `runtime` (connecting, open, or ending), with its counters: a
+ * snapshot built on each call for management tools (docs/observability.md).
+ */
+export function connections(runtime: Runtime): readonly ConnectionInfo[] {
+  const network = existingNetworkOf(runtime);
+  if (network === undefined) return [];
+  return [...network.proxies.values()].map((proxy) => proxy.info());
+}
+
+/**
+ * Closes the connection behind `proxy` from outside its controller (a management tool):
+ * queued messages are written first, then CLOSE with `reason` (default 'disconnected');
+ * the controller receives Closed with that reason and the peer Abandoned. False when
+ * `proxy` is not a connection of this runtime.
+ */
+export function disconnect(runtime: Runtime, proxy: Address, reason = DISCONNECT_REASON): boolean {
+  const network = existingNetworkOf(runtime);
+  const connection = proxy.isLocal ? network?.proxies.get(proxy.local) : undefined;
+  if (connection === undefined || connection.ended()) return false;
+  connection.disconnect(reason);
+  return true;
+}
+
+/** The close reason `disconnect` gives when none is given. */
+const DISCONNECT_REASON = 'disconnected';
+
+/** Every live group of `runtime` and the state of its members (docs/groups.md). */
+export function groups(runtime: Runtime): readonly GroupInfo[] {
+  const network = existingNetworkOf(runtime);
+  if (network === undefined) return [];
+  return [...network.groups].map((group) => group.info());
 }

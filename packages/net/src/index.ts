@@ -11,7 +11,15 @@
  * subpath `@herald/net/wire`; what Herald's own tests and tools need but users should not is
  * `@herald/net/internal`.
  */
-export { close, connect, listen, stopListening } from './api.js';
+export { close, connect, connections, disconnect, groups, listen, stopListening } from './api.js';
+export {
+  CHANNEL_CONNECTION_CLOSED,
+  CHANNEL_CONNECTION_CONGESTED,
+  CHANNEL_CONNECTION_DRAINED,
+  CHANNEL_CONNECTION_OPENED,
+} from './connection/diagnostics.js';
+export type { GroupInfo, GroupMemberInfo } from './group/manager.js';
+export type { ConnectionInfo } from './proxy.js';
 export {
   DEFAULT_HANDSHAKE_TIMEOUT_MS,
   DEFAULT_HIGH_WATER_BYTES,

@@ -6,6 +6,7 @@ import { createCodec, type Codec } from '@herald/codec';
 import type { Runtime } from '@herald/runtime';
 import type { Duplex } from 'node:stream';
 import { sessionMessages } from './messages.js';
+import type { GroupManager } from './group/manager.js';
 import type { SocketProxy } from './proxy.js';
 import type { TransportListener } from './transport/transport.js';
 import {
@@ -20,6 +21,8 @@ export class Network {
   readonly codec: Codec;
   /** Live proxies by actor id: the relay path looks up the next hop here. */
   readonly proxies = new Map<number, SocketProxy>();
+  /** Live group managers (for `groups(runtime)`). */
+  readonly groups = new Set<GroupManager>();
   /** Listening endpoints, closed when the runtime closes. */
   readonly listeners = new Set<TransportListener>();
   /** Connection streams, destroyed when the runtime closes (after every actor ended). */
@@ -63,6 +66,11 @@ export class Network {
 }
 
 const networks = new WeakMap<Runtime, Network>();
+
+/** The runtime's network state if it has any (introspection must not create it). */
+export function existingNetworkOf(runtime: Runtime): Network | undefined {
+  return networks.get(runtime);
+}
 
 export function networkOf(runtime: Runtime): Network {
   let network = networks.get(runtime);

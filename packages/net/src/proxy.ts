@@ -47,6 +47,12 @@ import {
   DEFAULT_NOTICES_PER_SECOND,
 } from './constants.js';
 import { lingerThenDestroy, reportUnsent } from './connection/closing.js';
+import {
+  connectionClosedChannel,
+  connectionCongestedChannel,
+  connectionDrainedChannel,
+  connectionOpenedChannel,
+} from './connection/diagnostics.js';
 import { ExportTable } from './connection/exports.js';
 import { DeliveryFeedback } from './connection/feedback.js';
 import { InboundGate } from './connection/inbound-gate.js';
@@ -98,6 +104,32 @@ const FRAME_DEADLINE_TIMER = 'herald.frame-deadline';
 
 type Phase = 'connecting' | 'handshaking' | 'open' | 'ended';
 
+/** One connection, as `connections(runtime)` lists it (docs/observability.md). */
+export interface ConnectionInfo {
+  /** The proxy: send to it (or through it) to reach the peer; `disconnect` takes it. */
+  readonly address: Address;
+  readonly role: 'connector' | 'acceptor';
+  /** The peer's socket address (as asked, for a connector that has not connected yet). */
+  readonly peer: { readonly host: string; readonly port: number };
+  /** The peer's proven public key (hex), when it proved one. */
+  readonly identity: string | undefined;
+  readonly encrypted: boolean;
+  /** When the handshake completed (ms since the epoch); 0 while it has not. */
+  readonly openedAt: number;
+  /** Bytes read from and handed to the stream, handshake included. */
+  readonly bytesIn: number;
+  readonly bytesOut: number;
+  /** Messages received from the peer (before any refusal) and queued for it. */
+  readonly messagesIn: number;
+  readonly messagesOut: number;
+  /** Outbound bytes not yet written to the socket (wire queue and stream buffer). */
+  readonly queuedBytes: number;
+  /** Between Congested and Drained. */
+  readonly congested: boolean;
+  /** 'connecting', 'handshaking', 'open' or 'ended'. */
+  readonly state: string;
+}
+
 export interface ProxySetup {
   readonly network: Network;
   readonly role: 'connector' | 'acceptor';
@@ -147,6 +179,11 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #debug = false;
   /** The types the connection declared (its `messages` option), or undefined: the catalogue's. */
   readonly #declared: Set<string> | undefined;
+  /** Counters and facts for `connections()` (plain fields: nothing per message beyond ++). */
+  #bytesIn = 0;
+  #messagesIn = 0;
+  #peerKey: string | undefined;
+  #encrypted = false;
 
   constructor(setup: ProxySetup) {
     this.#setup = setup;
@@ -222,6 +259,38 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   /** The address of this proxy. */
   get address(): Address {
     return this.#self.address;
+  }
+
+  /** A snapshot of this connection for `connections(runtime)`. */
+  info(): ConnectionInfo {
+    const peer =
+      this.#peer.host === '' && this.#setup.requested !== undefined
+        ? this.#setup.requested
+        : this.#peer;
+    return {
+      address: this.#self.address,
+      role: this.#setup.role,
+      peer: { host: peer.host, port: peer.port },
+      identity: this.#peerKey,
+      encrypted: this.#encrypted,
+      openedAt: this.#opened.getTime(),
+      bytesIn: this.#bytesIn,
+      bytesOut: this.#outbound.bytesOut,
+      messagesIn: this.#messagesIn,
+      messagesOut: this.#outbound.messagesOut,
+      queuedBytes: this.#outbound.pendingBytes(),
+      congested: this.#outbound.congested,
+      state: this.#phase,
+    };
+  }
+
+  /**
+   * Closes this connection from outside its controller (`disconnect(runtime, proxy)`, a
+   * management tool): queued messages go first, then CLOSE with `reason` as its text; the
+   * controller receives Closed with that reason.
+   */
+  disconnect(reason: string): void {
+    this.#guard(() => this.#close(undefined, reason));
   }
 
   // ---- what the inbound router and the outbound flow call (InboundHost, OutboundSignals)
@@ -397,7 +466,9 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     this.#phase = 'handshaking';
     this.#keepalive.alive(this.#self.runtime.clock.now());
     armHandshakeDeadline(this.#self, this.#setup.options);
-    stream.write(this.#wire.start());
+    const opening = this.#wire.start();
+    this.#outbound.bytesOut += opening.length;
+    stream.write(opening);
   }
 
   /**
@@ -491,6 +562,12 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   end(): void {
     if (this.#phase !== 'ended') {
       this.#phase = 'ended';
+      if (connectionClosedChannel.hasSubscribers)
+        connectionClosedChannel.publish({
+          runtime: this.#self.runtime,
+          proxy: this.#self.address,
+          reason: 'internal-error',
+        });
       this.#setup.abort?.abort();
       this.#stream?.destroy();
       const controller = this.#setup.controller;
@@ -665,6 +742,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #congested(pendingBytes: number, highWaterBytes: number): void {
     this.#log.warn({ pendingBytes, highWaterBytes }, 'congested');
     const self = this.#self;
+    if (connectionCongestedChannel.hasSubscribers)
+      connectionCongestedChannel.publish({ runtime: self.runtime, proxy: self.address });
     self.send(
       this.#setup.controller,
       Congested({ remote: self.address, pendingBytes, highWaterBytes }),
@@ -674,6 +753,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #drained(pendingBytes: number): void {
     const self = this.#self;
     const drained = Drained({ remote: self.address, pendingBytes });
+    if (connectionDrainedChannel.hasSubscribers)
+      connectionDrainedChannel.publish({ runtime: self.runtime, proxy: self.address });
     this.#info({ pendingBytes }, 'drained');
     this.#tellControllerAndWaiters(drained);
   }
@@ -698,6 +779,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
 
   #onData(chunk: Buffer): void {
     if (this.#phase === 'ended') return;
+    this.#bytesIn += chunk.length;
     this.#debug = this.#self.runtime.logger.isLevelEnabled('debug');
     const now = this.#self.runtime.clock.now();
     const events = this.#wire.receive(chunk, now);
@@ -774,6 +856,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
           this.#unsent(event.message, `${event.reason}: ${event.detail}`);
           break;
         case 'message':
+          this.#messagesIn++;
           this.#inbound.route(event.message);
           break;
         case 'structures':
@@ -841,6 +924,16 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #established(encrypted: boolean, peerKey: string | undefined): void {
     this.#phase = 'open';
     this.#opened = new Date();
+    this.#peerKey = peerKey;
+    this.#encrypted = encrypted;
+    if (connectionOpenedChannel.hasSubscribers)
+      connectionOpenedChannel.publish({
+        runtime: this.#self.runtime,
+        proxy: this.#self.address,
+        role: this.#setup.role,
+        peer: { host: this.#peer.host, port: this.#peer.port },
+        identity: peerKey,
+      });
     this.#armKeepalive();
     this.#session = establish({
       self: this.#self,
@@ -974,6 +1067,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     const wasOpen = this.#phase === 'open';
     this.#phase = 'ended';
     const self = this.#self;
+    if (connectionClosedChannel.hasSubscribers)
+      connectionClosedChannel.publish({ runtime: self.runtime, proxy: self.address, reason });
     // Messages from the peer held for a full mailbox were never delivered: report each.
     for (const event of this.#gate.drain()) {
       if (event.type !== 'message') continue;

@@ -14,6 +14,7 @@ import {
   NO_CORRELATION,
   type DeadLetterReason,
 } from './envelope.js';
+import { messageDeliveredChannel } from './diagnostics.js';
 import { RuntimeError } from './errors.js';
 import {
   Aborted,
@@ -70,6 +71,9 @@ export function splitArgs(args: readonly unknown[]): {
   }
   return { types: args as Matcher[], options: {} };
 }
+
+/** What `runtime.actors()` says an actor is. */
+export type ActorKind = 'function' | 'handler' | 'machine' | 'other';
 
 /** An ask waiting for its answer, registered on the target's cell (see Cell.end). */
 export interface AskGuard {
@@ -184,6 +188,16 @@ export abstract class Cell implements Self, Runnable {
 
   /** A short state label for logs (machine actors override). */
   stateLabel(): string | undefined {
+    return undefined;
+  }
+
+  /** What kind of behaviour runs here (for `runtime.actors()`). */
+  get kind(): ActorKind {
+    return 'other';
+  }
+
+  /** The behaviour's current state as a JSON-safe value, if it has one (machine actors). */
+  stateValue(): unknown {
     return undefined;
   }
 
@@ -429,7 +443,18 @@ export abstract class Cell implements Self, Runnable {
       return true;
     }
     if (this.core.debug) this.logReceived(envelope);
+    if (messageDeliveredChannel.hasSubscribers) this.#publishDelivered(envelope);
     return this.accept(envelope);
+  }
+
+  #publishDelivered(envelope: Envelope): void {
+    messageDeliveredChannel.publish({
+      runtime: this.core.runtime,
+      actor: this.address,
+      from: envelope.from,
+      messageType: envelope.message.type,
+      trace: envelope.trace,
+    });
   }
 
   protected logReceived(envelope: Envelope): void {

@@ -75,6 +75,10 @@ function classify(waiter: Waiter, envelope: Envelope): number {
 }
 
 export class FunctionCell extends Cell {
+  override get kind(): 'function' {
+    return 'function';
+  }
+
   #waiter: Waiter | undefined;
   #saved: Envelope[] | undefined;
   #aborting = false;

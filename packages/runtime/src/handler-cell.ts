@@ -8,6 +8,10 @@ import { Aborted, Stop, type Fault } from './messages.js';
 export class HandlerCell extends QueuedCell {
   #handler: Handler | undefined;
 
+  override get kind(): 'handler' {
+    return 'handler';
+  }
+
   start(handler: Handler): void {
     this.#handler = handler;
     if (handler.start !== undefined) {

@@ -37,6 +37,13 @@ export {
   EXIT_FORCED,
   EXIT_USAGE,
 } from './constants.js';
+export type { ActorKind } from './cell.js';
+export {
+  CHANNEL_ACTOR_CREATED,
+  CHANNEL_ACTOR_DESTROYED,
+  CHANNEL_DEAD_LETTER,
+  CHANNEL_MESSAGE_DELIVERED,
+} from './diagnostics.js';
 export type { DeadLetter, DeadLetterReason, Envelope } from './envelope.js';
 export { ActorAborted, RuntimeError, type RuntimeErrorCode } from './errors.js';
 export type { InspectionEvent, InspectionListener } from './inspect.js';
@@ -77,6 +84,7 @@ export {
 } from './messages.js';
 export {
   createRuntime,
+  type ActorInfo,
   type MailboxLoad,
   type Runtime,
   type RuntimeOptions,

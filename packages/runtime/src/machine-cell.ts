@@ -60,6 +60,16 @@ export class MachineCell extends QueuedCell {
     return typeof snapshot.value === 'string' ? snapshot.value : JSON.stringify(snapshot.value);
   }
 
+  override get kind(): 'machine' {
+    return 'machine';
+  }
+
+  /** The machine's current state value (a string, or an object of them: JSON-safe). */
+  override stateValue(): unknown {
+    const snapshot = this.#actor?.getSnapshot();
+    return snapshot === undefined || !('value' in snapshot) ? undefined : snapshot.value;
+  }
+
   protected handle(envelope: Envelope): void {
     const actor = this.#actor as AnyActor;
     const event = envelope.message;

@@ -18,7 +18,8 @@ import {
   type Handler,
   type WithOptions,
 } from './behavior.js';
-import type { AskGuard, Cell } from './cell.js';
+import type { ActorKind, AskGuard, Cell } from './cell.js';
+import { actorCreatedChannel, actorDestroyedChannel, deadLetterChannel } from './diagnostics.js';
 import { FunctionCell } from './function-cell.js';
 import { systemClock, type Clock } from './clock.js';
 import {
@@ -86,6 +87,22 @@ export interface MailboxLoad {
   readonly capacity: number;
 }
 
+/** One live actor, as `runtime.actors()` lists it (for management tools and inspectors). */
+export interface ActorInfo {
+  readonly address: Address;
+  readonly name: string;
+  /** Function, handler or xstate machine actor ('other': none of these). */
+  readonly kind: ActorKind;
+  /** The actor that spawned it; undefined for top-level actors. */
+  readonly parent: Address | undefined;
+  /** Messages waiting in its mailbox. */
+  readonly mailbox: number;
+  /** How many its mailbox holds. */
+  readonly capacity: number;
+  /** A machine actor's current state value (JSON-safe); absent for other kinds. */
+  readonly state?: unknown;
+}
+
 /** The public face of a runtime. */
 export interface Runtime {
   readonly name: string;
@@ -134,6 +151,11 @@ export interface Runtime {
   mailboxLoad(address: Address): MailboxLoad | undefined;
   /** Number of live actors. */
   readonly size: number;
+  /**
+   * Every live actor, in creation order: a snapshot built on each call (nothing is kept
+   * for it between calls), for management tools and inspectors.
+   */
+  actors(): readonly ActorInfo[];
 
   /**
    * Reports a message that could not be delivered (for transports: a connection that could
@@ -375,6 +397,13 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       if (this.logDebug) cell.log.debug({ parent: cell.parent?.toString() }, 'created');
       this.emit({ kind: 'created', actor: cell.address, name: cell.name, parent: cell.parent });
     }
+    if (actorCreatedChannel.hasSubscribers)
+      actorCreatedChannel.publish({
+        runtime: this,
+        actor: cell.address,
+        name: cell.name,
+        parent: cell.parent,
+      });
   }
 
   // ---- messaging -----------------------------------------------------------------------
@@ -466,6 +495,23 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     return address.isLocal && this.#cells.has(address.local);
   }
 
+  actors(): readonly ActorInfo[] {
+    const out: ActorInfo[] = [];
+    for (const cell of this.#cells.values()) {
+      const state = cell.stateValue();
+      const info: ActorInfo = {
+        address: cell.address,
+        name: cell.name,
+        kind: cell.kind,
+        parent: cell.parent,
+        mailbox: cell.queued,
+        capacity: cell.capacity,
+      };
+      out.push(state === undefined ? info : { ...info, state });
+    }
+    return out;
+  }
+
   mailboxLoad(address: Address): MailboxLoad | undefined {
     const cell = this.#cells.get(address.local);
     return cell === undefined ? undefined : { queued: cell.queued, capacity: cell.capacity };
@@ -492,6 +538,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     else this.#deadLetterLog.log(this.logger, 'warn', reason, fields, 'dead letter');
     for (const listener of this.#deadLetterListeners) listener(deadLetter);
     if (this.#inspectors.length > 0) this.emit({ kind: 'dead-letter', deadLetter });
+    if (deadLetterChannel.hasSubscribers) deadLetterChannel.publish({ runtime: this, deadLetter });
   }
 
   reportDeadLetter(d: DeadLetter): void {
@@ -556,6 +603,8 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       }
       this.emit({ kind: 'destroyed', actor: cell.address, name: cell.name, value });
     }
+    if (actorDestroyedChannel.hasSubscribers)
+      actorDestroyedChannel.publish({ runtime: this, actor: cell.address, name: cell.name });
     const top = this.#topLevel.get(cell.address.local);
     if (top !== undefined) {
       this.#topLevel.delete(cell.address.local);

@@ -32,6 +32,10 @@ export class OutboundFlow {
   #stream: Duplex | undefined;
   #congested = false;
   #flushScheduled = false;
+  /** Bytes handed to the stream so far (for `connections()`: a counter, nothing more). */
+  bytesOut = 0;
+  /** Messages queued for the peer so far. */
+  messagesOut = 0;
 
   constructor(wire: WireSession, limits: OutboundLimits, signals: OutboundSignals) {
     this.#wire = wire;
@@ -70,6 +74,7 @@ export class OutboundFlow {
 
   /** Something was just queued on the wire session: signals congestion, schedules the write. */
   queued(): void {
+    this.messagesOut++;
     if (!this.#congested && this.pendingBytes() > this.#limits.highWaterBytes) {
       this.#congested = true;
       this.#signals.congested(this.pendingBytes());
@@ -100,7 +105,10 @@ export class OutboundFlow {
     if (stream === undefined || stream.destroyed) return;
     if (stream.writableNeedDrain) return; // 'drain' calls back
     const bytes = this.#wire.flush(DEFAULT_FLUSH_BUDGET_BYTES);
-    if (bytes !== null) stream.write(bytes);
+    if (bytes !== null) {
+      this.bytesOut += bytes.length;
+      stream.write(bytes);
+    }
     if (this.#wire.hasPending) this.schedule();
     else this.checkDrained();
   }
@@ -111,7 +119,10 @@ export class OutboundFlow {
     for (;;) {
       const bytes = this.#wire.flush(Number.MAX_SAFE_INTEGER);
       if (bytes === null) break;
-      if (stream !== undefined && !stream.destroyed) stream.write(bytes);
+      if (stream !== undefined && !stream.destroyed) {
+        this.bytesOut += bytes.length;
+        stream.write(bytes);
+      }
     }
   }
 

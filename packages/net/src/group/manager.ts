@@ -19,9 +19,27 @@ import {
 } from '@herald/runtime';
 import { unwrapBehavior } from '@herald/runtime/internal';
 import type { HostPort } from '../messages.js';
+import { networkOf } from '../network.js';
 import { DEFAULT_GROUP_MEMBER_STOP_MS } from './constants.js';
 import { GroupUpdate, NoAddress, NotReady, Ready, UseAddress } from './messages.js';
 import type { GroupOptions, GroupSessionContext, GroupTable, MemberTable } from './table.js';
+
+/** One group, as `groups(runtime)` lists it (docs/groups.md). */
+export interface GroupInfo {
+  /** The group manager. */
+  readonly address: Address;
+  readonly members: readonly GroupMemberInfo[];
+  /** Every member has an address. */
+  readonly ready: boolean;
+}
+
+export interface GroupMemberInfo {
+  readonly name: string;
+  /** 'up' (it has an address), 'down' (it is waiting for one) or 'ending' (the group ends). */
+  readonly state: 'up' | 'down' | 'ending';
+  /** Where to send to reach the member, while it has an address. */
+  readonly address: Address | undefined;
+}
 
 const GET_READY_TIMER = 'group.get-ready';
 const MEMBERS_STOPPED_TIMER = 'group.members-stopped';
@@ -64,6 +82,7 @@ export class GroupManager implements Handler {
 
   start(self: Self): void {
     this.#self = self;
+    networkOf(self.runtime).groups.add(this);
     for (const name of this.#table.names) {
       const kind = this.#table.members[name];
       if (kind === undefined) continue;
@@ -115,6 +134,27 @@ export class GroupManager implements Handler {
       return;
     }
     this.#unhandled(message, envelope);
+  }
+
+  end(self: Self): void {
+    networkOf(self.runtime).groups.delete(this);
+  }
+
+  /** A snapshot for `groups(runtime)`. */
+  info(): GroupInfo {
+    const ending = this.#ending !== undefined;
+    const members: GroupMemberInfo[] = [];
+    for (const name of this.#table.names) {
+      let member: Member | undefined;
+      for (const m of this.#members.values()) if (m.name === name) member = m;
+      const address = member?.address;
+      members.push({
+        name,
+        state: ending || member === undefined ? 'ending' : address === undefined ? 'down' : 'up',
+        address,
+      });
+    }
+    return { address: this.#self.address, members, ready: this.#ready };
   }
 
   onStop(): void {
