@@ -1,0 +1,414 @@
+/**
+ * The subscribing agent: one actor per subscribe(). It watches the process directory and
+ * (scope host or farther) the host directory, which passes the search on upwards, and keeps
+ * for every matching listing a table of routes, one per scope it was found at:
+ *
+ * - it uses the **nearest** route: connects to it (or attaches in memory, for a process
+ *   route) and sends Available with the peer as return address;
+ * - when that route fails it sends Dropped and NotAvailable, then **falls back** to the next
+ *   nearest route at once; a route whose connection failed is left alone for
+ *   `routeRetryMs`, then tried again while it is still listed;
+ * - when a **nearer** route appears while a farther one is in use, it waits
+ *   `promotionHoldMs` (the holding time, on the runtime's clock), then opens the nearer
+ *   route, sends Available for it and closes the farther one.
+ *
+ * Messages from a publisher (when there is no session) are forwarded to the application
+ * with their return address, so `self.reply()` answers the publisher.
+ */
+import type { AnyMessageType } from '@herald/codec';
+import {
+  Abandoned,
+  Close,
+  Closed,
+  Connected,
+  NotConnected,
+  connect,
+  type ConnectOptions,
+  type SessionFrame,
+} from '@herald/net';
+import { Any, Stop, Terminated, Timer, type Address, type Self } from '@herald/runtime';
+import { hexToPrintable } from './keys.js';
+import {
+  Attach,
+  Attached,
+  Available,
+  Clear,
+  Cleared,
+  Detach,
+  Dropped,
+  Listed,
+  NotAvailable,
+  Subscribed,
+  type Scope,
+} from './messages.js';
+import type { Endpoint, Listing, Search } from './registry.js';
+import { SCOPE_RANK } from './scopes.js';
+import { describeSearch } from './search.js';
+import { linkFor, stateOf } from './state.js';
+
+export interface SubscriberParams {
+  readonly owner: Address;
+  readonly search: Search;
+  readonly scope: Scope;
+  readonly session: SessionFrame | undefined;
+  readonly messages: readonly AnyMessageType[] | undefined;
+  readonly connect: Partial<ConnectOptions> | undefined;
+}
+
+interface Route {
+  readonly scope: Scope;
+  readonly endpoint?: Endpoint;
+  /** The publishing agent of a process route. */
+  readonly agent?: Address;
+  failedUntil: number;
+}
+
+interface Conn {
+  readonly match: Match;
+  readonly scope: Scope;
+  /** The SocketProxy, or the publishing agent of a process route. */
+  readonly key: Address;
+  readonly process: boolean;
+  state: 'connecting' | 'open';
+  /** What the application was given as the peer. */
+  peer?: Address;
+  /** Replaced by a nearer route: its end is not news to the application. */
+  superseded: boolean;
+}
+
+interface Match {
+  readonly id: string;
+  name: string;
+  identity: string | undefined;
+  readonly routes: Map<Scope, Route>;
+  current: Conn | undefined;
+  pending: Conn | undefined;
+  /** Available was sent and no NotAvailable since. */
+  available: boolean;
+  /** The application cleared the route: not reopened for this listing. */
+  cleared: boolean;
+  /** The holding time before a promotion has passed. */
+  holdDone: boolean;
+  holding: boolean;
+}
+
+export async function subscribingAgent(self: Self, p: SubscriberParams): Promise<unknown> {
+  const state = stateOf(self.runtime);
+  const { identity, identityHex, promotionHoldMs, routeRetryMs } = state.options;
+  const clock = self.runtime.clock;
+  const searchText = describeSearch(p.search);
+  const matches = new Map<string, Match>();
+  const conns = new Map<string, Conn>();
+  const me = self.address;
+  const runtime = self.runtime;
+
+  const unwatchProcess = state.processRegistry.watch(p.search, (e) => {
+    runtime.send(
+      me,
+      Listed({
+        watch: 'process',
+        kind: e.kind,
+        scope: 'process',
+        listing: e.listing,
+        ...(state.processAgents.has(e.listing.id)
+          ? { agent: state.processAgents.get(e.listing.id)! }
+          : {}),
+      }),
+    );
+  });
+  const link = p.scope === 'process' ? undefined : linkFor(runtime);
+  const findScope = p.scope === 'process' ? 'host' : p.scope;
+  const unwatchLink = link?.watchScoped(p.search, findScope, (e) => {
+    const scope = e.listing.endpoints[0]?.scope;
+    if (scope === undefined) return;
+    runtime.send(me, Listed({ watch: 'link', kind: e.kind, scope, listing: e.listing }));
+  });
+  self.send(
+    p.owner,
+    Subscribed({ search: p.search.pattern, kind: p.search.kind, scope: p.scope, agent: me }),
+  );
+
+  const tell = (message: Parameters<Self['send']>[1], from: Address): void => {
+    self.forward(p.owner, message, from);
+  };
+
+  const notAvailable = (match: Match, scope: Scope, reason: string): void => {
+    if (!match.available) return;
+    match.available = false;
+    self.send(
+      p.owner,
+      NotAvailable({ search: searchText, name: match.name, listing: match.id, scope, reason }),
+    );
+  };
+
+  const open = (match: Match, route: Route): Conn => {
+    let key: Address;
+    if (route.agent !== undefined) {
+      key = route.agent;
+      self.send(
+        route.agent,
+        Attach({
+          subscriber: p.owner,
+          agent: me,
+          ...(identityHex === undefined ? {} : { identity: identityHex }),
+        }),
+      );
+    } else {
+      const endpoint = route.endpoint!;
+      key = connect(
+        self,
+        { host: endpoint.host, port: endpoint.port },
+        {
+          ...p.connect,
+          ...(p.messages === undefined ? {} : { messages: p.messages }),
+          ...(p.session === undefined ? {} : { session: p.session }),
+          ...(identity === undefined ? {} : { identity }),
+          ...(match.identity === undefined ? {} : { peerKey: hexToPrintable(match.identity) }),
+        },
+      );
+    }
+    const conn: Conn = {
+      match,
+      scope: route.scope,
+      key,
+      process: route.agent !== undefined,
+      state: 'connecting',
+      superseded: false,
+    };
+    conns.set(key.toString(), conn);
+    return conn;
+  };
+
+  const nearest = (match: Match): Route | undefined => {
+    const now = clock.now();
+    let best: Route | undefined;
+    for (const route of match.routes.values()) {
+      if (route.failedUntil > now) continue;
+      if (best === undefined || SCOPE_RANK[route.scope] < SCOPE_RANK[best.scope]) best = route;
+    }
+    return best;
+  };
+
+  const retryLater = (match: Match): void => {
+    const now = clock.now();
+    let soonest = Infinity;
+    for (const route of match.routes.values()) {
+      if (route.failedUntil > now) soonest = Math.min(soonest, route.failedUntil);
+    }
+    if (soonest !== Infinity) self.startTimer(`retry:${match.id}`, soonest - now);
+  };
+
+  const reconsider = (match: Match): void => {
+    if (match.cleared) return;
+    if (match.routes.size === 0 && match.current === undefined && match.pending === undefined) {
+      matches.delete(match.id);
+      self.cancelTimer(`retry:${match.id}`);
+      self.cancelTimer(`hold:${match.id}`);
+      return;
+    }
+    const best = nearest(match);
+    if (best === undefined) {
+      if (match.current === undefined) retryLater(match);
+      return;
+    }
+    const current = match.current;
+    if (current === undefined) {
+      match.current = open(match, best);
+      return;
+    }
+    if (match.pending !== undefined || current.state !== 'open') return;
+    if (SCOPE_RANK[best.scope] >= SCOPE_RANK[current.scope]) {
+      match.holding = false;
+      match.holdDone = false;
+      self.cancelTimer(`hold:${match.id}`);
+      return;
+    }
+    if (match.holdDone) {
+      match.holdDone = false;
+      match.holding = false;
+      match.pending = open(match, best);
+    } else if (!match.holding) {
+      match.holding = true;
+      self.startTimer(`hold:${match.id}`, promotionHoldMs);
+    }
+  };
+
+  /** The route behind `conn` ended (`reason`); `dropped`: by the far end. */
+  const ended = (conn: Conn, reason: string, dropped: boolean, value?: unknown): void => {
+    conns.delete(conn.key.toString());
+    const match = conn.match;
+    if (conn.process) self.unwatch(conn.key);
+    const route = match.routes.get(conn.scope);
+    if (match.pending === conn) {
+      match.pending = undefined;
+      if (route !== undefined) route.failedUntil = clock.now() + routeRetryMs;
+      retryLater(match);
+      return;
+    }
+    if (match.current !== conn) return;
+    match.current = undefined;
+    if (conn.superseded) return;
+    if (conn.state === 'open' && conn.peer !== undefined) {
+      if (dropped) {
+        tell(
+          Dropped({ name: match.name, listing: match.id, remote: conn.peer, reason }),
+          conn.peer,
+        );
+      } else {
+        tell(
+          Cleared({ name: match.name, listing: match.id, remote: conn.peer, reason, value }),
+          conn.peer,
+        );
+        match.cleared = true;
+      }
+      notAvailable(match, conn.scope, reason);
+    }
+    if (dropped && route !== undefined) route.failedUntil = clock.now() + routeRetryMs;
+    reconsider(match);
+    retryLater(match);
+  };
+
+  const opened = (conn: Conn, peer: Address, at: Date, peerKey: string | undefined): void => {
+    const match = conn.match;
+    conn.state = 'open';
+    conn.peer = peer;
+    if (match.pending === conn) {
+      const old = match.current;
+      match.current = conn;
+      match.pending = undefined;
+      if (old !== undefined) {
+        old.superseded = true;
+        if (old.process) {
+          conns.delete(old.key.toString());
+          self.unwatch(old.key);
+          self.send(
+            old.key,
+            Detach({ subscriber: p.owner, publisher: old.peer ?? old.key, value: 'promoted' }),
+          );
+        } else {
+          self.send(old.key, Close({ value: 'promoted' }));
+        }
+      }
+    }
+    match.available = true;
+    tell(
+      Available({
+        search: searchText,
+        name: match.name,
+        scope: conn.scope,
+        listing: match.id,
+        opened: at,
+        remote: peer,
+        ...(peer.equals(conn.key) || conn.process ? {} : { session: peer }),
+        ...(peerKey === undefined ? {} : { peerKey }),
+        agent: me,
+      }),
+      peer,
+    );
+    reconsider(match);
+  };
+
+  const listed = (m: Listed): void => {
+    const listing = m.listing as Listing;
+    let match = matches.get(listing.id);
+    if (m.kind === 'removed') {
+      if (match === undefined) return;
+      match.routes.delete(m.scope);
+      reconsider(match);
+      return;
+    }
+    if (match === undefined) {
+      match = {
+        id: listing.id,
+        name: listing.name,
+        identity: listing.identity,
+        routes: new Map(),
+        current: undefined,
+        pending: undefined,
+        available: false,
+        cleared: false,
+        holdDone: false,
+        holding: false,
+      };
+      matches.set(listing.id, match);
+    }
+    const endpoint = listing.endpoints.find((e) => e.scope === m.scope);
+    if (m.scope === 'process') {
+      if (m.agent === undefined) return;
+      match.routes.set('process', { scope: 'process', agent: m.agent, failedUntil: 0 });
+    } else if (endpoint !== undefined) {
+      match.routes.set(m.scope, { scope: m.scope, endpoint, failedUntil: 0 });
+    }
+    reconsider(match);
+  };
+
+  try {
+    for (;;) {
+      const m = await self.receive(Any, Stop);
+      if (Stop.is(m)) return undefined;
+      if (Listed.is(m)) {
+        listed(m);
+      } else if (Connected.is(m)) {
+        const conn = conns.get(m.remote.toString());
+        if (conn !== undefined) opened(conn, m.session ?? m.remote, m.opened, m.peerKey);
+      } else if (Attached.is(m)) {
+        const conn = conns.get(m.agent.toString());
+        if (conn === undefined) continue;
+        self.watch(m.agent);
+        opened(conn, m.publisher, new Date(clock.now()), undefined);
+      } else if (NotConnected.is(m)) {
+        const conn = conns.get(self.returnAddress.toString());
+        if (conn !== undefined) ended(conn, m.reason, true);
+      } else if (Closed.is(m) || Abandoned.is(m)) {
+        const conn = conns.get(self.returnAddress.toString());
+        if (conn === undefined) continue;
+        const byUs = Closed.is(m) && m.reason === 'closed-by-request';
+        ended(conn, m.reason, !byUs, Closed.is(m) ? m.value : undefined);
+      } else if (Detach.is(m)) {
+        const conn = conns.get(self.returnAddress.toString());
+        if (conn !== undefined)
+          ended(conn, m.value === 'not-allowed' ? 'not-allowed' : 'cleared', true);
+      } else if (Terminated.is(m)) {
+        const conn = conns.get(m.address.toString());
+        if (conn !== undefined) ended(conn, 'ended', true);
+      } else if (Timer.is(m) && (m.key.startsWith('retry:') || m.key.startsWith('hold:'))) {
+        const id = m.key.slice(m.key.indexOf(':') + 1);
+        const match = matches.get(id);
+        if (match === undefined) continue;
+        if (m.key.startsWith('hold:')) {
+          match.holding = false;
+          match.holdDone = true;
+        }
+        reconsider(match);
+      } else if (Clear.is(m)) {
+        const conn = [...conns.values()].find(
+          (c) => c.peer?.equals(m.remote) === true || c.key.equals(m.remote),
+        );
+        if (conn === undefined) continue;
+        if (conn.process) {
+          self.send(
+            conn.key,
+            Detach({ subscriber: p.owner, publisher: conn.peer ?? conn.key, value: m.value }),
+          );
+          ended(conn, 'closed-by-request', false, m.value);
+        } else {
+          self.send(conn.key, Close({ value: m.value }));
+        }
+      } else {
+        // A publisher's own message (no session): to the application, reply path intact.
+        self.forward(p.owner, m, self.returnAddress);
+      }
+    }
+  } finally {
+    unwatchProcess();
+    unwatchLink?.();
+    for (const conn of conns.values()) {
+      if (conn.process) {
+        self.send(
+          conn.key,
+          Detach({ subscriber: p.owner, publisher: conn.peer ?? conn.key, value: undefined }),
+        );
+      }
+    }
+  }
+}
