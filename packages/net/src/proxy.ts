@@ -619,6 +619,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       ret,
       typeName: message.type,
       correlation: envelope.correlation,
+      trace: envelope.trace,
       space,
       body: encoded.body,
     });
@@ -642,6 +643,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       typeName: relay.wire.typeName,
       // The asker's correlation passes through unchanged: it is only ever read at the ends.
       correlation: relay.wire.correlation ?? 0,
+      trace: relay.wire.trace,
       space,
       body: relay.wire.body,
     });

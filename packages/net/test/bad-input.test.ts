@@ -251,7 +251,7 @@ describe('listener - bad input from a raw socket', () => {
     expect(line.code).toBe('HERALD_ERR_WIRE_VERSION_UNSUPPORTED');
     const close = closeEvent(decodeServerBytes(client.bytes()).after);
     expect(close?.reason).toBe('version-unsupported');
-    expect(close?.text).toBe('peer speaks protocol version 1; this side speaks 2');
+    expect(close?.text).toBe('peer speaks protocol version 1; this side speaks 3');
     await expectStillServing(s);
   });
 

@@ -192,8 +192,11 @@ export class InboundRouter {
     }
     if (host.debug())
       host.logDebug({ to: to.toString(), from: from.toString(), type: typeName }, 'forwarded');
-    // Delivered with its correlation, so an answer finds its ask and a request its answer.
-    self.runtime.deliver(new Envelope(to, from, message, wire.correlation ?? 0));
+    // Delivered with its correlation, so an answer finds its ask and a request its answer,
+    // and with its trace context, so the handling joins the sender's trace.
+    self.runtime.deliver(
+      new Envelope(to, from, message, wire.correlation ?? 0, undefined, wire.trace),
+    );
   }
 
   /** Delivery feedback from the peer: decoded and handed to the connection, never delivered. */

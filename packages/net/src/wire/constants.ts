@@ -8,10 +8,12 @@
 export const PREAMBLE_MAGIC: readonly number[] = [0x48, 0x52, 0x4c, 0x44];
 /**
  * Normative: the protocol version this implementation speaks. Version 2 added the
- * authenticated handshake (AUTH and READY frames); a version-1 peer is refused with
+ * authenticated handshake (AUTH and READY frames); version 3 the MESSAGE header flags and
+ * the optional trace context (a version-2 receiver would take the flag bit for a codec
+ * flag, so the two cannot share a connection). Any other version is refused with
  * `version-unsupported`.
  */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
 /** Normative: preamble size: magic (4) + version (1) + reserved (3). */
 export const PREAMBLE_BYTES = 8;
 /** Normative: bytes before a frame body: u32 length + u8 kind. */
@@ -65,6 +67,16 @@ export const DEFAULT_PARTIAL_MESSAGE_TIMEOUT_MS = 60_000;
 export const DEFAULT_FRAME_TIMEOUT_MS = 10_000;
 /** Default minimum average arrival rate of a started frame, in bytes per second: 16 KiB/s. */
 export const DEFAULT_MIN_FRAME_BYTES_PER_SECOND = 16 * 1024;
+
+/**
+ * Normative: the MESSAGE header's first byte holds the codec's body mode in its low six
+ * bits (0..63, carried opaquely) and header flags above them.
+ */
+export const MAX_BODY_MODE = 0x3f;
+/** Normative: MESSAGE header flag: a 26-byte trace context follows the correlation. */
+export const MESSAGE_FLAG_TRACE = 0x80;
+/** Normative: MESSAGE header flag bits with no meaning yet: a receiver refuses them. */
+export const MESSAGE_FLAGS_RESERVED = 0x40;
 
 /** Normative: the most hops in one address (hop stack). */
 export const MAX_HOPS = 32;

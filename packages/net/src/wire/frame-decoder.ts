@@ -676,6 +676,7 @@ export class FrameDecoder {
             ret: h.ret,
             typeName: h.typeName,
             correlation: h.correlation ?? 0,
+            trace: h.trace,
             space: h.space,
             body: r.rest(),
           },

@@ -58,6 +58,7 @@ export {
   FRAME_HEADER_BYTES,
   HELLO_FIXED_BYTES,
   HELLO_FLAG_ENCRYPT,
+  MAX_BODY_MODE,
   MAX_CLOSE_TEXT_BYTES,
   MAX_HANDSHAKE_FRAME_BYTES,
   MAX_HOPS,
@@ -68,6 +69,8 @@ export {
   MAX_SPACE_ENTRIES,
   MAX_TYPE_NAMES,
   MAX_TYPE_NAME_BYTES,
+  MESSAGE_FLAG_TRACE,
+  MESSAGE_FLAGS_RESERVED,
   MIN_MAX_FRAME_BYTES,
   NONCE_BYTES,
   PARTIAL_MESSAGE_OVERHEAD_BYTES,
@@ -140,6 +143,7 @@ export {
   type WireMessage,
   type WireMessageHeader,
 } from './message.js';
+export { TRACE_CONTEXT_BYTES, isTraceparent } from './trace-context.js';
 export {
   WireSession,
   type SessionEvent,

@@ -1,20 +1,25 @@
 /**
- * MESSAGE header: body mode, `to` and `return` hop stacks, interned type name, correlation,
- * address space, then the body. Normative layout: docs/wire-protocol.md, "MESSAGE".
+ * MESSAGE header: mode byte (body mode and header flags), `to` and `return` hop stacks,
+ * interned type name, correlation, optional trace context, address space, then the body.
+ * Normative layout: docs/wire-protocol.md, "MESSAGE".
  */
 import { ByteReader, ByteWriter, decodeUtf8, utf8Encoder, varintSize } from './bytes.js';
 import {
+  MAX_BODY_MODE,
   MAX_HOPS,
   MAX_MESSAGE_HEADER_BYTES,
   MAX_SPACE_ENTRIES,
   MAX_TYPE_NAMES,
   MAX_TYPE_NAME_BYTES,
+  MESSAGE_FLAG_TRACE,
+  MESSAGE_FLAGS_RESERVED,
 } from './constants.js';
 import { WireError } from './errors.js';
+import { TRACE_CONTEXT_BYTES, readTraceContext, traceContextBytes } from './trace-context.js';
 
 /** One application message as the wire carries it. Addresses are plain hop stacks. */
 export interface WireMessage {
-  /** How the body was encoded (the codec's flags, carried opaquely). u8. */
+  /** How the body was encoded (the codec's flags, carried opaquely). 0..63. */
   readonly bodyMode: number;
   /** Destination hop stack; empty = the peer's default target. */
   readonly to: readonly number[];
@@ -27,6 +32,11 @@ export interface WireMessage {
    * none. A u32, carried verbatim (relays keep it).
    */
   readonly correlation?: number;
+  /**
+   * The W3C `traceparent` the message belongs to, or undefined (then the header carries
+   * nothing for it). Sent as 26 binary bytes; a relay forwards it unchanged.
+   */
+  readonly trace?: string | undefined;
   /** Addresses referenced from the body, carried outside it so relays can translate them. */
   readonly space: readonly (readonly number[])[];
   /** The encoded body (opaque to this layer). */
@@ -171,6 +181,8 @@ export interface PreparedHeader {
   readonly msg: WireMessage;
   readonly typeRef: number;
   readonly newName: Uint8Array | null;
+  /** The trace context's 26 bytes (shared: never changed), or null when there is none. */
+  readonly trace: Uint8Array | null;
   readonly headerBytes: number;
 }
 
@@ -180,8 +192,11 @@ export interface PreparedHeader {
  * (`HERALD_ERR_WIRE_INVALID_ARGUMENT`) on misuse.
  */
 export function prepareHeader(msg: WireMessage, table: TypeTableEncoder): PreparedHeader {
-  if (!Number.isInteger(msg.bodyMode) || msg.bodyMode < 0 || msg.bodyMode > 255) {
-    throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `bodyMode ${msg.bodyMode} is not a u8`);
+  if (!Number.isInteger(msg.bodyMode) || msg.bodyMode < 0 || msg.bodyMode > MAX_BODY_MODE) {
+    throw new WireError(
+      'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+      `bodyMode ${msg.bodyMode} is not in 0..${MAX_BODY_MODE}`,
+    );
   }
   checkStack(msg.to, 'to');
   checkStack(msg.ret, 'ret');
@@ -195,8 +210,18 @@ export function prepareHeader(msg: WireMessage, table: TypeTableEncoder): Prepar
   if (msg.space.length > MAX_SPACE_ENTRIES) {
     throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', `space of ${msg.space.length}`);
   }
+  let trace: Uint8Array | null = null;
+  if (msg.trace !== undefined) {
+    trace = traceContextBytes(msg.trace);
+    if (trace === null) {
+      throw new WireError(
+        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+        `trace ${JSON.stringify(msg.trace.slice(0, 64))} is not a W3C traceparent`,
+      );
+    }
+  }
   let size =
-    1 +
+    (trace === null ? 1 : 1 + TRACE_CONTEXT_BYTES) +
     stackSize(msg.to) +
     stackSize(msg.ret) +
     varintSize(correlation) +
@@ -235,7 +260,7 @@ export function prepareHeader(msg: WireMessage, table: TypeTableEncoder): Prepar
       `message header of ${size} bytes exceeds ${MAX_MESSAGE_HEADER_BYTES}`,
     );
   }
-  return { msg, typeRef, newName, headerBytes: size };
+  return { msg, typeRef, newName, trace, headerBytes: size };
 }
 
 /** Record the header's new type name (if any) in `table`, just before writing it. */
@@ -252,7 +277,7 @@ function writeStack(w: ByteWriter, stack: readonly number[]): void {
 export function writeHeader(w: ByteWriter, p: PreparedHeader): void {
   const m = p.msg;
   w.ensure(p.headerBytes);
-  w.buf[w.pos++] = m.bodyMode;
+  w.buf[w.pos++] = p.trace === null ? m.bodyMode : m.bodyMode | MESSAGE_FLAG_TRACE;
   writeStack(w, m.to);
   writeStack(w, m.ret);
   w.varint(p.typeRef);
@@ -261,6 +286,7 @@ export function writeHeader(w: ByteWriter, p: PreparedHeader): void {
     w.bytes(p.newName);
   }
   w.varint(m.correlation ?? 0);
+  if (p.trace !== null) w.bytes(p.trace);
   w.varint(m.space.length);
   for (const s of m.space) writeStack(w, s);
 }
@@ -288,11 +314,22 @@ function readStack(r: ByteReader, what: string): number[] {
 /** Read a header from `r`, leaving `r` at the first body byte. */
 export function readHeader(r: ByteReader, table: TypeTableDecoder): WireMessageHeader {
   const start = r.pos;
-  const bodyMode = r.u8('bodyMode');
+  const mode = r.u8('bodyMode');
+  if ((mode & MESSAGE_FLAGS_RESERVED) !== 0) {
+    throw new WireError('HERALD_ERR_WIRE_MALFORMED', `reserved MESSAGE header flag in ${mode}`);
+  }
   const to = readStack(r, 'to');
   const ret = readStack(r, 'ret');
   const typeName = table.read(r);
   const correlation = r.varint('correlation');
+  let trace: string | undefined;
+  if ((mode & MESSAGE_FLAG_TRACE) !== 0) {
+    if (r.end - r.pos < TRACE_CONTEXT_BYTES) {
+      throw new WireError('HERALD_ERR_WIRE_MALFORMED', 'truncated trace context');
+    }
+    trace = readTraceContext(r.buf, r.pos);
+    r.pos += TRACE_CONTEXT_BYTES;
+  }
   const count = r.varint('space count');
   if (count > MAX_SPACE_ENTRIES) {
     throw new WireError('HERALD_ERR_WIRE_HEADER_LIMIT', `space of ${count} addresses`);
@@ -302,7 +339,7 @@ export function readHeader(r: ByteReader, table: TypeTableDecoder): WireMessageH
   if (r.pos - start > MAX_MESSAGE_HEADER_BYTES) {
     throw new WireError('HERALD_ERR_WIRE_HEADER_LIMIT', `header of ${r.pos - start} bytes`);
   }
-  return { bodyMode, to, ret, typeName, correlation, space };
+  return { bodyMode: mode & MAX_BODY_MODE, to, ret, typeName, correlation, trace, space };
 }
 
 /** Decode a MESSAGE frame body. The returned `body` is a view into `bytes`. */

@@ -439,7 +439,7 @@ describe('handshake - cost and versions', () => {
     expect(close[4]).toBe(FrameKind.CLOSE);
     const info = decodeCloseBody(close.subarray(5));
     expect(info.code).toBe(CloseReason.VERSION_UNSUPPORTED);
-    expect(info.text).toBe('peer speaks protocol version 1; this side speaks 2');
+    expect(info.text).toBe('peer speaks protocol version 1; this side speaks 3');
     // As connector (a version-1 acceptor answers at once with its own opening).
     const A = new WireSession({ role: 'connector', identity: client, peerKey: server.publicKey });
     A.start();
@@ -526,14 +526,14 @@ describe('handshake - conformance with the written specification', () => {
       allowedPeerKeys: [client.publicKey],
     });
     const preamble = B.start();
-    expect(preamble).toEqual(Uint8Array.of(0x48, 0x52, 0x4c, 0x44, 2, 0, 0, 0));
+    expect(preamble).toEqual(Uint8Array.of(0x48, 0x52, 0x4c, 0x44, 3, 0, 0, 0));
 
     // 1. preamble, HELLO(E_c): flags 1, maxFrameBytes 65536, keepaliveMs 1000, TLV 1.
     const ec = nacl.randomBytes(32);
     const Ec = nacl.scalarMult.base(ec);
     const hello = concatBytes([Uint8Array.of(1, 0, 1, 0, 0, 0, 0, 3, 0xe8, 1, 0, 32), Ec]);
     mixHash(hello);
-    expect(B.receive(concatBytes([encodePreamble(2), frameOf(FrameKind.HELLO, hello)]))).toEqual(
+    expect(B.receive(concatBytes([encodePreamble(3), frameOf(FrameKind.HELLO, hello)]))).toEqual(
       [],
     );
 

@@ -4,26 +4,45 @@ import { propertyParameters, propertySeeds } from '@herald/testing';
 import {
   ByteReader,
   FrameKind,
+  MAX_BODY_MODE,
   MAX_HOPS,
   MAX_SPACE_ENTRIES,
   MAX_TYPE_NAME_BYTES,
+  MESSAGE_FLAG_TRACE,
+  TRACE_CONTEXT_BYTES,
   TypeTableDecoder,
   TypeTableEncoder,
   WireError,
   type WireMessage,
   decodeMessage,
   encodeMessage,
+  isTraceparent,
 } from '../../src/wire/index.js';
 import { errorCode, frame, msg, openDecoder } from './helpers.js';
 
 const hop = fc.integer({ min: 0, max: 0xffff_ffff });
 const stack = fc.array(hop, { maxLength: MAX_HOPS });
+const hex = (n: number): fc.Arbitrary<string> =>
+  fc
+    .uint8Array({ minLength: n / 2, maxLength: n / 2 })
+    .map((b) => Buffer.from(b).toString('hex'))
+    .filter((h) => !/^0+$/.test(h));
+/** A valid W3C traceparent (any version but ff, non-zero ids). */
+const traceparent: fc.Arbitrary<string> = fc
+  .tuple(fc.integer({ min: 0, max: 0xfe }), hex(32), hex(16), fc.integer({ min: 0, max: 255 }))
+  .map(
+    ([v, trace, span, flags]) =>
+      `${v.toString(16).padStart(2, '0')}-${trace}-${span}-${flags.toString(16).padStart(2, '0')}`,
+  );
+const TRACE = '00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01';
+
 const wireMessage: fc.Arbitrary<WireMessage> = fc.record({
-  bodyMode: fc.integer({ min: 0, max: 255 }),
+  bodyMode: fc.integer({ min: 0, max: MAX_BODY_MODE }),
   to: stack,
   ret: stack,
   typeName: fc.string({ minLength: 1, maxLength: 40 }),
   correlation: hop,
+  trace: fc.option(traceparent, { nil: undefined }),
   space: fc.array(stack, { maxLength: 8 }),
   body: fc.uint8Array({ maxLength: 100 }),
 });
@@ -71,6 +90,88 @@ describe('MESSAGE header', () => {
       () => encodeMessage(msg({ correlation: 2 ** 32 }), enc),
       'HERALD_ERR_WIRE_INVALID_ARGUMENT',
     );
+  });
+
+  it('carries a trace context as 26 bytes after the correlation, flagged in the mode byte', () => {
+    const enc = new TypeTableEncoder();
+    const dec = new TypeTableDecoder();
+    encodeMessage(msg(), enc);
+    const plainBytes = encodeMessage(msg({ bodyMode: 1, body: new Uint8Array(0) }), enc);
+    const traced = encodeMessage(msg({ bodyMode: 1, trace: TRACE, body: new Uint8Array(0) }), enc);
+    // Absent costs nothing: the same bytes as before the field existed.
+    expect(Array.from(plainBytes)).toEqual([1, 1, 1, 1, 2, 0, 0, 0]);
+    expect(traced.length).toBe(plainBytes.length + TRACE_CONTEXT_BYTES);
+    expect(traced[0]).toBe(1 | MESSAGE_FLAG_TRACE);
+    expect(Buffer.from(traced.subarray(7, 7 + TRACE_CONTEXT_BYTES)).toString('hex')).toBe(
+      TRACE.replaceAll('-', ''),
+    );
+    decodeMessage(encodeMessage(msg(), new TypeTableEncoder()), dec);
+    const back = decodeMessage(traced, dec);
+    expect(back.trace).toBe(TRACE);
+    expect(back.bodyMode).toBe(1);
+    expect(decodeMessage(plainBytes, dec).trace).toBeUndefined();
+  });
+
+  it('round-trips any valid traceparent (property)', () => {
+    for (const seed of propertySeeds()) {
+      fc.assert(
+        fc.property(traceparent, (trace) => {
+          expect(isTraceparent(trace)).toBe(true);
+          const back = decodeMessage(
+            encodeMessage(msg({ trace }), new TypeTableEncoder()),
+            new TypeTableDecoder(),
+          );
+          expect(back.trace).toBe(trace);
+        }),
+        propertyParameters(seed, 200),
+      );
+    }
+  });
+
+  it('refuses to send a trace that is not a W3C traceparent', () => {
+    const bad = [
+      '',
+      TRACE.toUpperCase(),
+      TRACE.slice(0, -1),
+      `${TRACE}0`,
+      TRACE.replace('-', '_'),
+      `ff${TRACE.slice(2)}`,
+      `00-${'0'.repeat(32)}-00f067aa0ba902b7-01`,
+      `00-4bf92f3577b34da6a3ce929d0e0e4736-${'0'.repeat(16)}-01`,
+      TRACE.replace('4bf9', '4bg9'),
+    ];
+    for (const trace of bad) {
+      expect(isTraceparent(trace)).toBe(false);
+      expectCode(
+        () => encodeMessage(msg({ trace }), new TypeTableEncoder()),
+        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
+      );
+    }
+  });
+
+  it('rejects a malformed, truncated or unknown-flagged trace context on receipt', () => {
+    const good = encodeMessage(
+      msg({ trace: TRACE, body: new Uint8Array(0) }),
+      new TypeTableEncoder(),
+    );
+    // mode, to [1], ret [2], type def (1, len, name), correlation: the trace starts here.
+    const at = 1 + 2 + 2 + 2 + 'test.Hello'.length + 1;
+    const patched = (f: (b: Uint8Array) => void): Uint8Array => {
+      const b = Uint8Array.from(good);
+      f(b);
+      return b;
+    };
+    const cases = [
+      patched((b) => (b[at] = 0xff)),
+      patched((b) => b.fill(0, at + 1, at + 17)),
+      patched((b) => b.fill(0, at + 17, at + 25)),
+      good.subarray(0, at + TRACE_CONTEXT_BYTES - 1),
+      patched((b) => (b[0] = 0x40)),
+    ];
+    for (const bytes of cases) {
+      expectCode(() => decodeMessage(bytes, new TypeTableDecoder()), 'HERALD_ERR_WIRE_MALFORMED');
+    }
+    expect(decodeMessage(good, new TypeTableDecoder()).trace).toBe(TRACE);
   });
 
   it('sends a type name once, then a 1-byte reference', () => {
@@ -156,10 +257,9 @@ describe('MESSAGE header', () => {
       () => encodeMessage(msg({ to: [2 ** 32] }), enc),
       'HERALD_ERR_WIRE_INVALID_ARGUMENT',
     );
-    expectCode(
-      () => encodeMessage(msg({ bodyMode: 256 }), enc),
-      'HERALD_ERR_WIRE_INVALID_ARGUMENT',
-    );
+    for (const bodyMode of [MAX_BODY_MODE + 1, MESSAGE_FLAG_TRACE, 256]) {
+      expectCode(() => encodeMessage(msg({ bodyMode }), enc), 'HERALD_ERR_WIRE_INVALID_ARGUMENT');
+    }
     expectCode(
       () => encodeMessage(msg({ space: new Array<number[]>(MAX_SPACE_ENTRIES + 1).fill([]) }), enc),
       'HERALD_ERR_WIRE_INVALID_ARGUMENT',
