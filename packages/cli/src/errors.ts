@@ -4,7 +4,11 @@
  */
 import { HeraldError } from '@herald/codec';
 
-export type CliErrorCode = 'HERALD_ERR_CLI_USAGE';
+/**
+ * - `HERALD_ERR_CLI_USAGE`: a bad command line (exit 2).
+ * - `HERALD_ERR_CLI_LOAD`: `herald run` could not import its module (exit 1).
+ */
+export type CliErrorCode = 'HERALD_ERR_CLI_USAGE' | 'HERALD_ERR_CLI_LOAD';
 
 export class CliError extends HeraldError {
   static override readonly brand: symbol = Symbol.for('herald.error.CliError');

@@ -15,6 +15,7 @@ import { EXIT_USAGE, type Command } from './args.js';
 import { keygenCommand } from './commands/keygen.js';
 import { listenCommand } from './commands/listen.js';
 import { pingCommand } from './commands/ping.js';
+import { runCommand } from './commands/run.js';
 import { requestCommand, sendCommand } from './commands/send.js';
 
 export { EXIT_USAGE };
@@ -22,6 +23,7 @@ export { EXIT_USAGE };
 /** Every sub-command, in the order `herald --help` lists them. */
 export const commands: readonly Command[] = [
   keygenCommand,
+  runCommand,
   listenCommand,
   pingCommand,
   sendCommand,
@@ -60,7 +62,8 @@ export async function main(argv: readonly string[]): Promise<number> {
 try {
   process.exitCode = await main(process.argv.slice(2));
 } catch (error) {
-  // What is thrown before a command runs is a bad command line (a bad type name, say).
+  // What is thrown before a command runs is a bad command line (a bad type name, say),
+  // or a module `herald run` cannot load (exit 1).
   process.stderr.write(`herald: ${(error as Error).message}\n`);
-  process.exitCode = EXIT_USAGE;
+  process.exitCode = (error as { code?: unknown }).code === 'HERALD_ERR_CLI_LOAD' ? 1 : EXIT_USAGE;
 }
