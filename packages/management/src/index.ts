@@ -24,7 +24,9 @@ export {
   DEFAULT_MANAGEMENT_TIMEOUT_MS,
   MAX_MANAGEMENT_LIST_LIMIT,
 } from './constants.js';
+export { openManagement, type ManagementEndpoint, type ManagementOptions } from './endpoint.js';
 export { ManagementError, type ManagementErrorCode } from './errors.js';
+export type { MetricsRegistry } from './inspector-server.js';
 export {
   Actors,
   Connections,
