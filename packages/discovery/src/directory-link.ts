@@ -131,6 +131,7 @@ async function linkActor(
     groupTable({
       directory: connectTo(at, {
         messages: discoveryMessages,
+        encrypted: true,
         bufferLimit: 0,
         ...(options.identity === undefined ? {} : { identity: options.identity }),
         ...(options.peerKey === undefined ? {} : { peerKey: options.peerKey }),

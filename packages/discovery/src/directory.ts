@@ -129,6 +129,8 @@ export async function directory(self: Self, options: DirectoryOptions = {}): Pro
     { host, port },
     {
       ...options.listen,
+      // Directory connections are always encrypted (as ansar's), with or without identities.
+      encrypted: true,
       messages: discoveryMessages,
       session: sessionOf(directorySession, self.address),
       ...(options.identity === undefined ? {} : { identity: options.identity }),

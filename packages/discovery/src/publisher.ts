@@ -102,6 +102,8 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
     const host = p.listenHost ?? (wide ? '0.0.0.0' : '127.0.0.1');
     const options: ListenOptions = {
       ...p.listen,
+      // Always encrypted, so subscribers with and without identities can all connect.
+      encrypted: true,
       ...(p.messages === undefined ? {} : { messages: p.messages }),
       ...(p.session === undefined ? {} : { session: p.session }),
       ...(identity === undefined ? {} : { identity }),

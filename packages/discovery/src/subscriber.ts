@@ -160,6 +160,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
         { host: endpoint.host, port: endpoint.port },
         {
           ...p.connect,
+          encrypted: true,
           ...(p.messages === undefined ? {} : { messages: p.messages }),
           ...(p.session === undefined ? {} : { session: p.session }),
           ...(identity === undefined ? {} : { identity }),

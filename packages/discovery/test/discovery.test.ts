@@ -1,0 +1,273 @@
+/**
+ * publish / subscribe in one process: the process directory (no sockets), and a host
+ * directory on a real loopback socket (port 0) that two runtimes meet through. Every wait is
+ * an awaited message, bounded by the probe's timeout.
+ */
+import { defineMessage, t } from '@herald/codec';
+import { NotConnected, connect, createIdentity, formatPublicKey } from '@herald/net';
+import { TestClock, type Runtime, type Self } from '@herald/runtime';
+import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  Available,
+  Cleared,
+  Delivered,
+  Dropped,
+  NotAvailable,
+  NotDelivered,
+  Published,
+  Subscribed,
+  clear,
+  configureDiscovery,
+  publish,
+  retract,
+  startDirectory,
+  subscribe,
+  type PublishOptions,
+  type RunningDirectory,
+  type SubscribeOptions,
+} from '../src/index.js';
+import type { SearchInput } from '../src/search.js';
+
+const Ping = defineMessage('test.Ping', { n: t.int() });
+const Pong = defineMessage('test.Pong', { n: t.int() });
+const messages = [Ping, Pong];
+
+afterEach(closeTestRuntimes);
+
+function runtimeAt(directory?: RunningDirectory, clock?: TestClock): Runtime {
+  const runtime = testRuntime({ messages, ...(clock === undefined ? {} : { clock }) });
+  if (directory !== undefined) {
+    configureDiscovery(runtime, { directory: directory.listening });
+  }
+  return runtime;
+}
+
+/** A publisher that answers every Ping with a Pong. */
+function publisher(runtime: Runtime, name: string, options: PublishOptions = {}): Promise<Probe> {
+  return spawnProbe(runtime, {
+    name: `publisher ${name}`,
+    onStart: (self) => publish(self, name, { messages, ...options }),
+    onMessage: (message, self) => {
+      if (Ping.is(message)) self.reply(Pong({ n: message.n }));
+    },
+  });
+}
+
+function subscriber(
+  runtime: Runtime,
+  search: SearchInput,
+  options: SubscribeOptions = {},
+): Promise<Probe> {
+  return spawnProbe(runtime, {
+    name: 'subscriber',
+    onStart: (self) => subscribe(self, search, { messages, ...options }),
+  });
+}
+
+async function pingThrough(probe: Probe, peer: Parameters<Self['send']>[0], n: number) {
+  probe.self.send(peer, Ping({ n }));
+  const pong = await probe.next(Pong, (m) => m.n === n);
+  expect(pong.message.n).toBe(n);
+}
+
+describe('process scope', () => {
+  it('finds a publisher of the same runtime by exact name, without a socket', async () => {
+    const runtime = runtimeAt();
+    const pub = await publisher(runtime, 'echo', { scope: 'process' });
+    const published = await pub.waitFor(Published);
+    expect(published.listening).toEqual({ host: 'process', port: 0 });
+    const sub = await subscriber(runtime, 'echo', { scope: 'process' });
+    await sub.waitFor(Subscribed);
+    const available = await sub.next(Available);
+    expect(available.message).toMatchObject({ name: 'echo', scope: 'process' });
+    expect(available.from.equals(pub.self.address)).toBe(true);
+    const delivered = await pub.next(Delivered);
+    expect(delivered.from.equals(sub.self.address)).toBe(true);
+    await pingThrough(sub, available.from, 1);
+  });
+
+  it('tells the subscriber Dropped and NotAvailable when the publication is retracted', async () => {
+    const runtime = runtimeAt();
+    const pub = await publisher(runtime, 'echo', { scope: 'process' });
+    const { agent } = await pub.waitFor(Published);
+    const sub = await subscriber(runtime, 'echo', { scope: 'process' });
+    await sub.next(Available);
+    retract(pub.self, agent);
+    await sub.next(Dropped);
+    const gone = await sub.next(NotAvailable);
+    expect(gone.message).toMatchObject({ name: 'echo', faulted: true });
+  });
+
+  it('gives many subscribers the one publisher, and one subscriber every match of a glob', async () => {
+    const runtime = runtimeAt();
+    await publisher(runtime, 'svc.a', { scope: 'process' });
+    await publisher(runtime, 'svc.b', { scope: 'process' });
+    await publisher(runtime, 'other', { scope: 'process' });
+    const glob = await subscriber(
+      runtime,
+      { kind: 'glob', pattern: 'svc.*' },
+      { scope: 'process' },
+    );
+    const regex = await subscriber(runtime, /svc\.[ab]/u, { scope: 'process' });
+    const exact = await subscriber(runtime, 'svc.a', { scope: 'process' });
+    for (const probe of [glob, regex]) {
+      const names = [
+        (await probe.next(Available)).message.name,
+        (await probe.next(Available)).message.name,
+      ];
+      expect(names.sort()).toEqual(['svc.a', 'svc.b']);
+    }
+    expect((await exact.next(Available)).message.name).toBe('svc.a');
+    expect(glob.count(Available) + regex.count(Available) + exact.count(Available)).toBe(5);
+  });
+
+  it('keeps two runtimes in one process apart', async () => {
+    const a = runtimeAt();
+    const b = runtimeAt();
+    await publisher(a, 'echo', { scope: 'process' });
+    const there = await subscriber(b, 'echo', { scope: 'process' });
+    const here = await subscriber(a, 'echo', { scope: 'process' });
+    await here.next(Available);
+    await there.waitFor(Subscribed);
+    expect(there.count(Available)).toBe(0);
+  });
+
+  it('clear() ends the route: Cleared here, Dropped there', async () => {
+    const runtime = runtimeAt();
+    const pub = await publisher(runtime, 'echo', { scope: 'process' });
+    const sub = await subscriber(runtime, 'echo', { scope: 'process' });
+    const available = await sub.next(Available);
+    clear(sub.self, available.message, 'done');
+    expect((await sub.next(Cleared)).message).toMatchObject({ value: 'done' });
+    await pub.next(Dropped);
+  });
+});
+
+describe('host directory', () => {
+  it('connects a subscriber to a publisher in another runtime; the return address is the SocketProxy', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const a = runtimeAt(directory);
+    const b = runtimeAt(directory);
+    const pub = await publisher(a, 'echo');
+    const published = await pub.waitFor(Published);
+    expect(published.listening.port).toBeGreaterThan(0);
+    const sub = await subscriber(b, 'echo');
+    const available = await sub.next(Available);
+    expect(available.message).toMatchObject({ name: 'echo', scope: 'host' });
+    expect(available.from.equals(available.message.remote)).toBe(true);
+    await pub.next(Delivered);
+    await pingThrough(sub, available.from, 7);
+  });
+
+  it('tells the subscriber Dropped and NotAvailable when the publisher runtime closes, and Available when a new one publishes', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const a = runtimeAt(directory);
+    const b = runtimeAt(directory);
+    await publisher(a, 'echo');
+    const sub = await subscriber(b, 'echo');
+    await sub.next(Available);
+    await a.close();
+    await sub.next(Dropped);
+    await sub.next(NotAvailable);
+    const c = runtimeAt(directory);
+    await publisher(c, 'echo');
+    const again = await sub.next(Available);
+    await pingThrough(sub, again.from, 2);
+  });
+
+  it('shows a listing with an allow list only to allowed identities, and the listener refuses the rest', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const friend = createIdentity();
+    const stranger = createIdentity();
+    const a = runtimeAt(directory);
+    const b = runtimeAt(directory);
+    const c = runtimeAt(directory);
+    configureDiscovery(b, { directory: directory.listening, identity: friend });
+    configureDiscovery(c, { directory: directory.listening, identity: stranger });
+    const pub = await publisher(a, 'secret', { allow: [formatPublicKey(friend.publicKey)] });
+    await pub.waitFor(Published);
+    const denied = await subscriber(c, 'secret');
+    const allowed = await subscriber(b, 'secret');
+    const available = await allowed.next(Available);
+    await pingThrough(allowed, available.from, 3);
+    // The stranger subscribed first, yet the directory never told it about the listing.
+    await denied.waitFor(Subscribed);
+    expect(denied.count(Available)).toBe(0);
+    // A stranger that knows the port anyway is refused by the publisher's listener.
+    const { listening } = await pub.waitFor(Published);
+    const intruder = await spawnProbe(c, {
+      onStart: (self) => connect(self, listening, { identity: stranger, messages }),
+    });
+    expect((await intruder.next(NotConnected)).message.reason).toBe('not-authorized');
+    const refused = await pub.next(NotDelivered);
+    expect(refused.message).toMatchObject({
+      reason: 'not-allowed',
+      peerKey: formatPublicKey(stranger.publicKey),
+    });
+  });
+});
+
+describe('LAN directory', () => {
+  async function threeDirectories() {
+    const home = testRuntime();
+    const lan = await startDirectory(home, { scope: 'lan', host: '127.0.0.1', port: 0 });
+    const hostA = await startDirectory(home, { port: 0, upstream: lan.listening });
+    const hostB = await startDirectory(home, { port: 0, upstream: lan.listening });
+    return { lan, hostA, hostB };
+  }
+
+  it('finds a publisher under another host directory through the LAN directory', async () => {
+    const { hostA, hostB } = await threeDirectories();
+    const a = runtimeAt(hostA);
+    const b = runtimeAt(hostB);
+    const pub = await publisher(a, 'echo', { scope: 'lan' });
+    await pub.waitFor(Published);
+    const sub = await subscriber(b, 'echo', { scope: 'lan' });
+    const available = await sub.next(Available);
+    expect(available.message).toMatchObject({ name: 'echo', scope: 'lan' });
+    await pingThrough(sub, available.from, 4);
+    // A host-scope subscriber under the other host directory does not see it.
+    const near = await subscriber(b, 'echo', { scope: 'host' });
+    await near.waitFor(Subscribed);
+    expect(near.count(Available)).toBe(0);
+  });
+
+  it('uses the nearest route, falls back to a farther one, and moves back after the holding time', async () => {
+    const { hostA } = await threeDirectories();
+    const clock = new TestClock();
+    const a = runtimeAt(hostA);
+    const b = runtimeAt(hostA, clock);
+    configureDiscovery(b, {
+      directory: hostA.listening,
+      promotionHoldMs: 30_000,
+      routeRetryMs: 2_000,
+    });
+    const pub = await publisher(a, 'echo', { scope: 'lan' });
+    await pub.waitFor(Published);
+    // Keep-alive off: this runtime's clock jumps while the publisher's runs in real time.
+    const sub = await subscriber(b, 'echo', { scope: 'lan', connect: { keepaliveIdleMs: 0 } });
+    const first = await sub.next(Available);
+    expect(first.message.scope).toBe('host');
+    // Wait until the lan route is known too: the LAN directory reported the listing upwards.
+    const delivered = await pub.next(Delivered);
+    clear(pub.self, delivered.message, 'go away');
+    await sub.next(Dropped);
+    await sub.next(NotAvailable);
+    const fallback = await sub.next(Available);
+    expect(fallback.message.scope).toBe('lan');
+    await pingThrough(sub, fallback.from, 5);
+    // The host route may be tried again after routeRetryMs; then the holding time runs.
+    await clock.advanceAsync(2_000);
+    await clock.advanceAsync(29_000);
+    expect(sub.count(Available)).toBe(2);
+    await clock.advanceAsync(1_000);
+    const promoted = await sub.next(Available);
+    expect(promoted.message.scope).toBe('host');
+    await pingThrough(sub, promoted.from, 6);
+    expect(sub.count(NotAvailable)).toBe(1);
+  });
+});
