@@ -12,6 +12,7 @@
  * Flags take the `--name=value` or `--name value` form (args.ts).
  */
 import { EXIT_USAGE, type Command } from './args.js';
+import { chatCommand } from './commands/chat.js';
 import { keygenCommand } from './commands/keygen.js';
 import { listenCommand } from './commands/listen.js';
 import { pingCommand } from './commands/ping.js';
@@ -28,6 +29,7 @@ export const commands: readonly Command[] = [
   pingCommand,
   sendCommand,
   requestCommand,
+  chatCommand,
 ];
 
 /** Width of the synopsis column in the usage. */
