@@ -19,6 +19,7 @@ import {
   Available,
   Dropped,
   NotAvailable,
+  Subscribed,
   configureDiscovery,
   parseHostPort,
   subscribe,
@@ -43,6 +44,7 @@ async function subscribeToService(self: Self, s: Settings) {
   }
   const search = s.glob ? { kind: 'glob' as const, pattern: s.name } : s.name;
   subscribe(self, search, { scope: s.scope as Scope, messages: helloWelcome });
+  await self.receive(Subscribed);
   const available = await self.receive(Available, { timeout: s.timeout });
   if (!Available.is(available)) return available; // TimedOut: nobody published it
   process.stdout.write(`available: ${available.name} at ${available.scope}\n`);
