@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Address } from '@herald/codec';
 import { NotListening, formatPublicKey, type IdentityKeyPair } from '@herald/net';
-import type { Runtime } from '@herald/runtime';
+import { withOptions, type Runtime } from '@herald/runtime';
 import { Activity } from './activity.js';
 import {
   DEFAULT_INSPECTOR_HISTORY,
@@ -33,6 +33,9 @@ import {
 } from './inspector-server.js';
 import { answer, managementActor, type ManagementListen } from './management-actor.js';
 import { GetSnapshot, type SubscriptionEntry } from './messages.js';
+
+/** The management actor's name in logs and listings. */
+const MANAGEMENT_ACTOR_NAME = 'management';
 
 /** Shortest token accepted from `options.token` (hex characters or otherwise). */
 const MIN_TOKEN_LENGTH = 16;
@@ -158,7 +161,11 @@ export async function openManagement(
 
   let ready!: (result: unknown) => void;
   const listening = new Promise<unknown>((resolve) => (ready = resolve));
-  const actor = runtime.spawn(managementActor, { ...setup, listen: listenSetup, ready });
+  const actor = runtime.spawn(withOptions(managementActor, { name: MANAGEMENT_ACTOR_NAME }), {
+    ...setup,
+    listen: listenSetup,
+    ready,
+  });
   const result = (await listening) as
     { listening: { host: string; port: number } } | NotListening | undefined;
   if (result !== undefined && NotListening.is(result)) {

@@ -13,6 +13,7 @@ export const INSPECTOR_HTML = `<!doctype html>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>Herald inspector</title>
+<link rel="icon" href="data:,">
 <link rel="stylesheet" href="/inspector.css">
 </head>
 <body>
@@ -30,7 +31,7 @@ export const INSPECTOR_HTML = `<!doctype html>
     <h2>Connections <span class="count" id="connection-count"></span></h2>
     <svg id="network" data-testid="network" viewBox="0 0 480 260" role="img" aria-label="connections between processes"></svg>
     <table id="connections" data-testid="connections">
-      <thead><tr><th>peer</th><th>role</th><th>identity</th><th>in</th><th>out</th><th>queued</th><th>state</th></tr></thead>
+      <thead><tr><th>peer</th><th>role</th><th>identity</th><th>in (bytes / msgs)</th><th>out (bytes / msgs)</th><th>queued</th><th>state</th></tr></thead>
       <tbody></tbody>
     </table>
     <h2>Groups</h2>
@@ -72,7 +73,7 @@ h3 { font-size: 12px; margin: 12px 0 6px; color: var(--dim); }
 .link.connecting, .link.lost { background: #3a2a12; color: var(--warn); }
 main { display: grid; grid-template-columns: 1.1fr 1.2fr; gap: 12px; padding: 12px; }
 section { background: var(--panel); border: 1px solid var(--line); border-radius: 6px; padding: 10px 12px;
-  min-height: 120px; overflow: auto; max-height: 46vh; }
+  min-height: 120px; overflow: auto; max-height: 72vh; }
 .count { color: var(--accent); }
 .tree, .tree ul { list-style: none; margin: 0; padding-left: 16px; }
 .tree { padding-left: 0; }
@@ -212,10 +213,10 @@ export const INSPECTOR_SCRIPT = String.raw`'use strict';
     });
     if (!cs.length) body.appendChild(h('tr', null, h('td', { colspan: 7, 'class': 'empty', text: 'no connections' })));
     var svg = clear($('network'));
-    var cx = 240, cy = 130, r = 95;
+    var cx = 240, cy = 110;
     cs.forEach(function (c, i) {
-      var angle = (i / Math.max(1, cs.length)) * 2 * Math.PI - Math.PI / 2;
-      var x = cx + r * Math.cos(angle) * 1.6, y = cy + r * Math.sin(angle);
+      var angle = (i / Math.max(1, cs.length)) * 2 * Math.PI;
+      var x = cx + 170 * Math.cos(angle), y = cy + 70 * Math.sin(angle);
       var rate = byteRates[c.address] || 0;
       svg.appendChild(h('line', { svg: 1, x1: cx, y1: cy, x2: x, y2: y, 'stroke-width': 1 + Math.min(6, Math.log10(1 + rate)) }));
       svg.appendChild(h('circle', { svg: 1, cx: x, cy: y, r: 16, 'class': 'peer' + (c.congested ? ' congested' : ''), 'data-testid': 'peer-node' }));
