@@ -169,6 +169,8 @@ class Sender {
   /** Offers made since the last Accept (an Accept resets it). */
   #attempts = 0;
   #lastProgress = -1;
+  /** Offers made in all: an answer to an older one is ignored. */
+  #offers = 0;
 
   constructor(settings: Settings, opened: Promise<{ source: ChunkSource; id: string }>) {
     this.#s = settings;
@@ -192,16 +194,20 @@ class Sender {
 
   receive(self: Self, message: AnyMessage): void {
     if (TransferAck.is(message)) this.#onAck(self, message);
-    else if (TransferCompleted.is(message)) this.#onCompleted(self, message);
+    else if (TransferAccept.is(message)) {
+      // An answer to an offer that lost its correlation on the way (a group member held
+      // it while reconnecting): still the answer, while this sender is offering.
+      if (this.#phase === 'offering') this.#onAccept(self, message);
+    } else if (TransferCompleted.is(message)) this.#onCompleted(self, message);
     else if (TransferFailed.is(message)) {
       if (message.id === this.#id && this.#phase !== 'done')
         this.#finish(self, this.#failed(message.reason, `receiver: ${message.detail}`));
     } else if (Terminated.is(message)) {
       if (message.address.equals(this.#s.notify)) this.#cancel(self, 'the notified actor ended');
       else if (this.#target !== undefined && message.address.equals(this.#target))
-        this.#lost(self, 'receiver-lost');
+        this.#lost(self, 'receiver-lost', true);
     } else if (Timer.is(message)) {
-      if (message.key === ACK_TIMER) this.#lost(self, 'ack-timeout');
+      if (message.key === ACK_TIMER) this.#lost(self, 'ack-timeout', false);
       else if (message.key === RESUME_TIMER && this.#phase === 'offering') this.#offer(self);
     }
   }
@@ -219,6 +225,7 @@ class Sender {
   #offer(self: Self): void {
     this.#phase = 'offering';
     this.#attempts += 1;
+    const attempt = ++this.#offers;
     const offer = TransferOffer({
       id: this.#id,
       name: this.#s.name,
@@ -231,7 +238,7 @@ class Sender {
         timeout: this.#s.offerTimeoutMs,
       })
       .then((answer) => {
-        if (this.#phase !== 'offering') return;
+        if (this.#phase !== 'offering' || attempt !== this.#offers) return;
         if (TransferAccept.is(answer)) this.#onAccept(self, answer);
         else if (TransferCompleted.is(answer)) this.#onCompleted(self, answer);
         else if (TransferFailed.is(answer))
@@ -241,10 +248,10 @@ class Sender {
   }
 
   /** The receiver went away or went silent: offer again (the same id), within the bound. */
-  #lost(self: Self, why: string): void {
+  #lost(self: Self, why: string, ended: boolean): void {
     if (this.#phase !== 'sending' && this.#phase !== 'ending') return;
     self.cancelTimer(ACK_TIMER);
-    if (this.#target !== undefined) self.unwatch(this.#target);
+    if (this.#target !== undefined && !ended) self.unwatch(this.#target);
     this.#target = undefined;
     this.#resumes += 1;
     self.log.info({ transfer: this.#id, why, acked: this.#acked }, 'transfer interrupted');
