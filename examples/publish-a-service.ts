@@ -54,7 +54,7 @@ async function publishAService(self: Self, s: Settings) {
       case Delivered.type:
         // The return address is the subscriber's SocketProxy: a route like any connection.
         delivered++;
-        process.stdout.write(`delivered to a subscriber (${m.scope})\n`);
+        process.stdout.write('delivered to a subscriber\n');
         break;
       case Hello.type:
         welcomed++;
