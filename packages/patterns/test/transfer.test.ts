@@ -20,7 +20,7 @@ import {
 } from '@herald/testing';
 import { BadPatternOptionError } from '../src/errors.js';
 import { sendFile, sendStream } from '../src/transfer/api.js';
-import { DEFAULT_CHUNK_BYTES, PARTIAL_DIRECTORY } from '../src/transfer/constants.js';
+import { DEFAULT_TRANSFER_CHUNK_BYTES, TRANSFER_PARTIAL_DIRECTORY } from '../src/transfer/constants.js';
 import {
   TransferAccept,
   TransferChunk,
@@ -80,7 +80,7 @@ describe('transfer', () => {
     expect(received.path).toBe(path.join(receiving.directory, 'report.bin'));
     expect(Buffer.compare(await readFile(received.path as string), data)).toBe(0);
     // no partial file left behind
-    expect(await readdir(path.join(receiving.directory, PARTIAL_DIRECTORY))).toEqual([]);
+    expect(await readdir(path.join(receiving.directory, TRANSFER_PARTIAL_DIRECTORY))).toEqual([]);
 
     for (const probe of [client, receiving.server]) {
       const progress = probe.all(TransferProgress).map((p) => p.bytes);
@@ -174,7 +174,7 @@ describe('transfer', () => {
     expect((await client.next(TransferFailed)).message.reason).toBe('too-large');
     expect((await receiving.server.next(TransferFailed)).message.reason).toBe('too-large');
     expect(existsSync(path.join(receiving.directory, 'growing.bin'))).toBe(false);
-    expect(await readdir(path.join(receiving.directory, PARTIAL_DIRECTORY))).toEqual([]);
+    expect(await readdir(path.join(receiving.directory, TRANSFER_PARTIAL_DIRECTORY))).toEqual([]);
   });
 
   it('never replaces an existing file unless told to', async () => {
@@ -218,7 +218,7 @@ describe('transfer against a hostile peer', () => {
       'a\\b.txt',
       '..',
       '.',
-      PARTIAL_DIRECTORY,
+      TRANSFER_PARTIAL_DIRECTORY,
       'C:evil',
       'nul\u0000byte',
       'line\nbreak',
@@ -258,7 +258,7 @@ describe('transfer against a hostile peer', () => {
     expect((await peer.next(TransferFailed)).message.reason).toBe('checksum-mismatch');
     expect((await receiving.server.next(TransferFailed)).message.reason).toBe('checksum-mismatch');
     expect(existsSync(path.join(receiving.directory, 't.bin'))).toBe(false);
-    expect(await readdir(path.join(receiving.directory, PARTIAL_DIRECTORY))).toEqual([]);
+    expect(await readdir(path.join(receiving.directory, TRANSFER_PARTIAL_DIRECTORY))).toEqual([]);
   });
 
   it('bytes damaged on the wire are caught by the chunk checksum (a tampering relay)', async () => {
@@ -300,8 +300,8 @@ describe('transfer across a reconnect', () => {
     const relay = await startFaultRelay({ target: { host: '127.0.0.1', port: receiving.port } });
     relays.push(relay);
     const { client, to } = await reconnectingEnd(relay.port);
-    const data = randomBytes(40 * DEFAULT_CHUNK_BYTES + 99);
-    const half = 20 * DEFAULT_CHUNK_BYTES;
+    const data = randomBytes(40 * DEFAULT_TRANSFER_CHUNK_BYTES + 99);
+    const half = 20 * DEFAULT_TRANSFER_CHUNK_BYTES;
     const stream = new PassThrough();
     sendStream(client.self, to, stream, { name: 'resumed.bin', progressEveryBytes: 1 });
     stream.write(data.subarray(0, half));

@@ -32,7 +32,7 @@ export interface TransferOptions {
    * time (a restarted sender resumes by itself); for a stream: random.
    */
   readonly id?: string;
-  /** Chunk size in bytes. Default DEFAULT_CHUNK_BYTES (one wire frame); MIN_CHUNK_BYTES..MAX_CHUNK_BYTES. */
+  /** Chunk size in bytes. Default DEFAULT_TRANSFER_CHUNK_BYTES (one wire frame); MIN_TRANSFER_CHUNK_BYTES..MAX_TRANSFER_CHUNK_BYTES. */
   readonly chunkBytes?: number;
   /** Unacknowledged chunks in flight. Default DEFAULT_TRANSFER_WINDOW (16); 1..MAX_TRANSFER_WINDOW. */
   readonly window?: number;
@@ -41,15 +41,15 @@ export interface TransferOptions {
    * the calling actor. The transfer is cancelled if this actor ends.
    */
   readonly notify?: Address;
-  /** A progress notice at least every this many bytes. Default DEFAULT_PROGRESS_EVERY_BYTES. */
+  /** A progress notice at least every this many bytes. Default DEFAULT_TRANSFER_PROGRESS_BYTES. */
   readonly progressEveryBytes?: number;
-  /** Time an offer may wait for its answer. Default DEFAULT_OFFER_TIMEOUT_MS. */
+  /** Time an offer may wait for its answer. Default DEFAULT_TRANSFER_OFFER_TIMEOUT_MS. */
   readonly offerTimeoutMs?: number;
-  /** Time without an acknowledgement before the sender re-offers. Default DEFAULT_ACK_TIMEOUT_MS. */
+  /** Time without an acknowledgement before the sender re-offers. Default DEFAULT_TRANSFER_ACK_TIMEOUT_MS. */
   readonly ackTimeoutMs?: number;
-  /** Pause before a re-offer that follows an unreachable receiver. Default DEFAULT_RESUME_DELAY_MS. */
+  /** Pause before a re-offer that follows an unreachable receiver. Default DEFAULT_TRANSFER_RESUME_DELAY_MS. */
   readonly resumeDelayMs?: number;
-  /** Re-offers before failing with `unreachable`. Default DEFAULT_MAX_RESUMES. */
+  /** Re-offers before failing with `unreachable`. Default DEFAULT_TRANSFER_MAX_RESUMES. */
   readonly maxResumes?: number;
 }
 
@@ -101,7 +101,7 @@ export function sendStream(
 export interface FileReceiverOptions {
   /**
    * Where received files go. A peer-given name must be a plain file name (no separator, no
-   * `..`, no control characters, at most MAX_NAME_BYTES); the file lands directly in this
+   * `..`, no control characters, at most MAX_TRANSFER_NAME_BYTES); the file lands directly in this
    * directory and nowhere else. Partial files wait in `<directory>/.herald-partial/`.
    */
   readonly directory: string;
@@ -115,11 +115,11 @@ export interface FileReceiverOptions {
   readonly accept?: (offer: TransferOffer) => boolean | string;
   /** Who gets TransferProgress and each outcome on this side. Default: the calling actor. */
   readonly notify?: Address;
-  /** A progress notice at least every this many bytes. Default DEFAULT_PROGRESS_EVERY_BYTES. */
+  /** A progress notice at least every this many bytes. Default DEFAULT_TRANSFER_PROGRESS_BYTES. */
   readonly progressEveryBytes?: number;
-  /** Idle time after which an open transfer closes its file (the partial stays). Default DEFAULT_RECEIVE_IDLE_MS. */
+  /** Idle time after which an open transfer closes its file (the partial stays). Default DEFAULT_TRANSFER_IDLE_MS. */
   readonly idleMs?: number;
-  /** Largest chunk accepted. Default MAX_CHUNK_BYTES. */
+  /** Largest chunk accepted. Default MAX_TRANSFER_CHUNK_BYTES. */
   readonly maxChunkBytes?: number;
   /** Largest window granted. Default MAX_TRANSFER_WINDOW. */
   readonly maxWindow?: number;

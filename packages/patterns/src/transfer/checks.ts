@@ -6,7 +6,7 @@ import path from 'node:path';
 import type { AnyMessage } from '@herald/codec';
 import type { Address, Self } from '@herald/runtime';
 import { BadPatternOptionError } from '../errors.js';
-import { MAX_NAME_BYTES, PARTIAL_DIRECTORY, TRANSFER_ID_PATTERN } from './constants.js';
+import { MAX_TRANSFER_NAME_BYTES, TRANSFER_PARTIAL_DIRECTORY, TRANSFER_ID_PATTERN } from './constants.js';
 
 /** A whole number in `[min, max]`, or the default when absent. */
 export function intOption(
@@ -32,17 +32,17 @@ export function isTransferId(id: string): boolean {
 
 /**
  * Why a peer-given file name is refused, or undefined when it is a plain file name: not
- * empty, at most MAX_NAME_BYTES UTF-8 bytes, no `/` or `\`, no control characters, not `.`
+ * empty, at most MAX_TRANSFER_NAME_BYTES UTF-8 bytes, no `/` or `\`, no control characters, not `.`
  * or `..`, not the partial-file folder. Such a name can only denote a file directly in the
  * destination directory: no traversal, no absolute path, no drive letter (`C:` holds no
  * separator but `:` is refused too, as Windows reads it as a drive or a stream).
  */
 export function badName(name: string): string | undefined {
   if (name.length === 0) return 'the name is empty';
-  if (Buffer.byteLength(name, 'utf8') > MAX_NAME_BYTES)
-    return `the name is longer than ${String(MAX_NAME_BYTES)} bytes`;
+  if (Buffer.byteLength(name, 'utf8') > MAX_TRANSFER_NAME_BYTES)
+    return `the name is longer than ${String(MAX_TRANSFER_NAME_BYTES)} bytes`;
   if (name === '.' || name === '..') return 'the name is a directory reference';
-  if (name === PARTIAL_DIRECTORY) return 'the name is reserved';
+  if (name === TRANSFER_PARTIAL_DIRECTORY) return 'the name is reserved';
   // eslint-disable-next-line no-control-regex
   if (/[/\\:\u0000-\u001f\u007f]/.test(name))
     return 'the name holds a path separator, a colon or a control character';

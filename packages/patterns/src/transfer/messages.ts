@@ -13,11 +13,11 @@
  */
 import { defineMessage, t, type MessageOf } from '@herald/codec';
 import { defineFault } from '@herald/runtime';
-import { MAX_CHUNK_BYTES, MAX_NAME_BYTES } from './constants.js';
+import { MAX_TRANSFER_CHUNK_BYTES, MAX_TRANSFER_NAME_BYTES } from './constants.js';
 
 const id = t.string({ maxLength: 64 });
 const sha256Hex = t.string({ maxLength: 64 });
-const name = t.string({ maxLength: MAX_NAME_BYTES });
+const name = t.string({ maxLength: MAX_TRANSFER_NAME_BYTES });
 const direction = t.enum('send', 'receive');
 
 /** Why a transfer failed; the same values at both ends. */
@@ -92,7 +92,7 @@ export const TransferChunk = defineMessage('patterns.transfer.Chunk', {
   id,
   epoch: t.int(),
   offset: t.int(),
-  data: t.bytes({ maxLength: MAX_CHUNK_BYTES }),
+  data: t.bytes({ maxLength: MAX_TRANSFER_CHUNK_BYTES }),
   /** sha256 of `data` (32 bytes): a damaged chunk is caught before it is written. */
   sha256: t.bytes({ maxLength: 32 }),
 });

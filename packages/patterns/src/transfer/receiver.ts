@@ -14,12 +14,12 @@ import { BadPatternOptionError } from '../errors.js';
 import {
   DEFAULT_MAX_ACTIVE_TRANSFERS,
   DEFAULT_MAX_TRANSFER_BYTES,
-  DEFAULT_PROGRESS_EVERY_BYTES,
-  DEFAULT_RECEIVE_IDLE_MS,
-  MAX_CHUNK_BYTES,
+  DEFAULT_TRANSFER_PROGRESS_BYTES,
+  DEFAULT_TRANSFER_IDLE_MS,
+  MAX_TRANSFER_CHUNK_BYTES,
   MAX_TRANSFER_WINDOW,
-  MIN_CHUNK_BYTES,
-  PARTIAL_DIRECTORY,
+  MIN_TRANSFER_CHUNK_BYTES,
+  TRANSFER_PARTIAL_DIRECTORY,
 } from './constants.js';
 import { badName, destinationOf, intOption, isTransferId } from './checks.js';
 import {
@@ -42,23 +42,23 @@ export function startReceiver(self: Self, options: FileReceiverOptions): Address
   const directory = path.resolve(options.directory);
   const settings: ReceiverSettings = {
     directory,
-    partials: path.join(directory, PARTIAL_DIRECTORY),
+    partials: path.join(directory, TRANSFER_PARTIAL_DIRECTORY),
     notify: options.notify ?? self.address,
     maxBytes: intOption('maxBytes', options.maxBytes, DEFAULT_MAX_TRANSFER_BYTES, 0),
     overwrite: options.overwrite === true,
     progressEveryBytes: intOption(
       'progressEveryBytes',
       options.progressEveryBytes,
-      DEFAULT_PROGRESS_EVERY_BYTES,
+      DEFAULT_TRANSFER_PROGRESS_BYTES,
       1,
     ),
-    idleMs: intOption('idleMs', options.idleMs, DEFAULT_RECEIVE_IDLE_MS, 1),
+    idleMs: intOption('idleMs', options.idleMs, DEFAULT_TRANSFER_IDLE_MS, 1),
     maxChunkBytes: intOption(
       'maxChunkBytes',
       options.maxChunkBytes,
-      MAX_CHUNK_BYTES,
-      MIN_CHUNK_BYTES,
-      MAX_CHUNK_BYTES,
+      MAX_TRANSFER_CHUNK_BYTES,
+      MIN_TRANSFER_CHUNK_BYTES,
+      MAX_TRANSFER_CHUNK_BYTES,
     ),
     maxWindow: intOption(
       'maxWindow',
@@ -144,7 +144,7 @@ class FileReceiver {
       return refuse('bad-name', why ?? 'the name leaves the directory');
     if (offer.size !== undefined && (offer.size < 0 || offer.size > this.#settings.maxBytes))
       return refuse('too-large', `over the limit of ${String(this.#settings.maxBytes)} bytes`);
-    if (offer.chunkBytes < MIN_CHUNK_BYTES || offer.window < 1)
+    if (offer.chunkBytes < MIN_TRANSFER_CHUNK_BYTES || offer.window < 1)
       return refuse('protocol-error', 'unusable chunk size or window');
     if (this.#accept !== undefined) {
       let decision: boolean | string;

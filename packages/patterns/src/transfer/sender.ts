@@ -19,16 +19,16 @@ import type { Readable } from 'node:stream';
 import type { AnyMessage } from '@herald/codec';
 import { Terminated, Timer, Unanswered, type Address, type Self } from '@herald/runtime';
 import {
-  DEFAULT_ACK_TIMEOUT_MS,
-  DEFAULT_CHUNK_BYTES,
-  DEFAULT_MAX_RESUMES,
-  DEFAULT_OFFER_TIMEOUT_MS,
-  DEFAULT_PROGRESS_EVERY_BYTES,
-  DEFAULT_RESUME_DELAY_MS,
+  DEFAULT_TRANSFER_ACK_TIMEOUT_MS,
+  DEFAULT_TRANSFER_CHUNK_BYTES,
+  DEFAULT_TRANSFER_MAX_RESUMES,
+  DEFAULT_TRANSFER_OFFER_TIMEOUT_MS,
+  DEFAULT_TRANSFER_PROGRESS_BYTES,
+  DEFAULT_TRANSFER_RESUME_DELAY_MS,
   DEFAULT_TRANSFER_WINDOW,
-  MAX_CHUNK_BYTES,
+  MAX_TRANSFER_CHUNK_BYTES,
   MAX_TRANSFER_WINDOW,
-  MIN_CHUNK_BYTES,
+  MIN_TRANSFER_CHUNK_BYTES,
 } from './constants.js';
 import { BadPatternOptionError } from '../errors.js';
 import { badName, intOption, isTransferId, sendLow } from './checks.js';
@@ -75,26 +75,26 @@ function settingsOf(self: Self, to: Address, name: string, options: TransferOpti
     chunkBytes: intOption(
       'chunkBytes',
       options.chunkBytes,
-      DEFAULT_CHUNK_BYTES,
-      MIN_CHUNK_BYTES,
-      MAX_CHUNK_BYTES,
+      DEFAULT_TRANSFER_CHUNK_BYTES,
+      MIN_TRANSFER_CHUNK_BYTES,
+      MAX_TRANSFER_CHUNK_BYTES,
     ),
     window: intOption('window', options.window, DEFAULT_TRANSFER_WINDOW, 1, MAX_TRANSFER_WINDOW),
     progressEveryBytes: intOption(
       'progressEveryBytes',
       options.progressEveryBytes,
-      DEFAULT_PROGRESS_EVERY_BYTES,
+      DEFAULT_TRANSFER_PROGRESS_BYTES,
       1,
     ),
     offerTimeoutMs: intOption(
       'offerTimeoutMs',
       options.offerTimeoutMs,
-      DEFAULT_OFFER_TIMEOUT_MS,
+      DEFAULT_TRANSFER_OFFER_TIMEOUT_MS,
       1,
     ),
-    ackTimeoutMs: intOption('ackTimeoutMs', options.ackTimeoutMs, DEFAULT_ACK_TIMEOUT_MS, 1),
-    resumeDelayMs: intOption('resumeDelayMs', options.resumeDelayMs, DEFAULT_RESUME_DELAY_MS, 0),
-    maxResumes: intOption('maxResumes', options.maxResumes, DEFAULT_MAX_RESUMES, 0),
+    ackTimeoutMs: intOption('ackTimeoutMs', options.ackTimeoutMs, DEFAULT_TRANSFER_ACK_TIMEOUT_MS, 1),
+    resumeDelayMs: intOption('resumeDelayMs', options.resumeDelayMs, DEFAULT_TRANSFER_RESUME_DELAY_MS, 0),
+    maxResumes: intOption('maxResumes', options.maxResumes, DEFAULT_TRANSFER_MAX_RESUMES, 0),
   };
 }
 
@@ -274,7 +274,7 @@ class Sender {
     if (accept.id !== this.#id) return;
     const source = this.#source as ChunkSource;
     if (
-      accept.chunkBytes < MIN_CHUNK_BYTES ||
+      accept.chunkBytes < MIN_TRANSFER_CHUNK_BYTES ||
       accept.chunkBytes > this.#s.chunkBytes ||
       accept.window < 1 ||
       accept.window > this.#s.window ||
