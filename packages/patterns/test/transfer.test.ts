@@ -20,7 +20,10 @@ import {
 } from '@herald/testing';
 import { BadPatternOptionError } from '../src/errors.js';
 import { sendFile, sendStream } from '../src/transfer/api.js';
-import { DEFAULT_TRANSFER_CHUNK_BYTES, TRANSFER_PARTIAL_DIRECTORY } from '../src/transfer/constants.js';
+import {
+  DEFAULT_TRANSFER_CHUNK_BYTES,
+  TRANSFER_PARTIAL_DIRECTORY,
+} from '../src/transfer/constants.js';
 import {
   TransferAccept,
   TransferChunk,

@@ -6,7 +6,11 @@ import path from 'node:path';
 import type { AnyMessage } from '@herald/codec';
 import type { Address, Self } from '@herald/runtime';
 import { BadPatternOptionError } from '../errors.js';
-import { MAX_TRANSFER_NAME_BYTES, TRANSFER_PARTIAL_DIRECTORY, TRANSFER_ID_PATTERN } from './constants.js';
+import {
+  MAX_TRANSFER_NAME_BYTES,
+  TRANSFER_PARTIAL_DIRECTORY,
+  TRANSFER_ID_PATTERN,
+} from './constants.js';
 
 /** A whole number in `[min, max]`, or the default when absent. */
 export function intOption(

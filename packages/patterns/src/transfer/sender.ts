@@ -92,8 +92,18 @@ function settingsOf(self: Self, to: Address, name: string, options: TransferOpti
       DEFAULT_TRANSFER_OFFER_TIMEOUT_MS,
       1,
     ),
-    ackTimeoutMs: intOption('ackTimeoutMs', options.ackTimeoutMs, DEFAULT_TRANSFER_ACK_TIMEOUT_MS, 1),
-    resumeDelayMs: intOption('resumeDelayMs', options.resumeDelayMs, DEFAULT_TRANSFER_RESUME_DELAY_MS, 0),
+    ackTimeoutMs: intOption(
+      'ackTimeoutMs',
+      options.ackTimeoutMs,
+      DEFAULT_TRANSFER_ACK_TIMEOUT_MS,
+      1,
+    ),
+    resumeDelayMs: intOption(
+      'resumeDelayMs',
+      options.resumeDelayMs,
+      DEFAULT_TRANSFER_RESUME_DELAY_MS,
+      0,
+    ),
     maxResumes: intOption('maxResumes', options.maxResumes, DEFAULT_TRANSFER_MAX_RESUMES, 0),
   };
 }
