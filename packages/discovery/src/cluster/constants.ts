@@ -22,6 +22,9 @@ export const DEFAULT_NATS_RECONNECT_WAIT_MS = 500;
 /** Wait before retrying a KV operation (bucket set-up, watch) that failed while connected. */
 export const DEFAULT_NATS_RETRY_MS = 500;
 
+/** Time a KV request (put, delete, watch set-up) may take before it is retried. */
+export const DEFAULT_NATS_REQUEST_TIMEOUT_MS = 2_000;
+
 /** Largest listing value read from the bucket; larger values are ignored as hostile. */
 export const MAX_LISTING_BYTES = 64 * 1024;
 
