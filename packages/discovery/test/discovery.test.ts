@@ -271,3 +271,33 @@ describe('LAN directory', () => {
     expect(sub.count(NotAvailable)).toBe(1);
   });
 });
+
+describe('directory bounds', () => {
+  it('refuses searches and listings beyond its per-connection limits, and serves the rest', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, {
+      port: 0,
+      maxSearchesPerConnection: 2,
+      maxListingsPerConnection: 1,
+    });
+    const runtime = runtimeAt(directory);
+    const first = await publisher(runtime, 'one');
+    await first.waitFor(Published);
+    await publisher(runtime, 'two');
+    await home.log.waitFor((line) => line['reason'] === 'limit', 'a listing refused');
+    const other = runtimeAt(directory);
+    const subs = [
+      await subscriber(other, 'one'),
+      await subscriber(other, 'two'),
+      await subscriber(other, 'three'),
+    ];
+    await home.log.waitFor(
+      () => home.log.withMessage('refused a request').length >= 2,
+      'a search refused too',
+    );
+    expect(home.log.withMessage('refused a request').length).toBe(2);
+    // The one listing within the limit is found by one of the two searches within it.
+    const found = await Promise.race(subs.slice(0, 2).map((s) => s.waitFor(Available)));
+    expect(found.name).toBe('one');
+  });
+});
