@@ -12,6 +12,7 @@
  * Flags take the `--name=value` or `--name value` form (args.ts).
  */
 import { EXIT_USAGE, type Command } from './args.js';
+import { benchCommand } from './commands/bench.js';
 import { chatCommand } from './commands/chat.js';
 import { keygenCommand } from './commands/keygen.js';
 import { listenCommand } from './commands/listen.js';
@@ -30,6 +31,7 @@ export const commands: readonly Command[] = [
   sendCommand,
   requestCommand,
   chatCommand,
+  benchCommand,
 ];
 
 /** Width of the synopsis column in the usage. */

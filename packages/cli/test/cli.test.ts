@@ -167,5 +167,11 @@ describe('the command line', () => {
     const reserved = await finished(herald('send', '127.0.0.1:1', '--type=herald.Stop'));
     expect(reserved.code).toBe(2);
     expect(reserved.stderr).toMatch(/herald\.\* types are Herald's own/);
+    const zero = await finished(herald('ping', '127.0.0.1:1', '--count=0'));
+    expect(zero.code).toBe(2);
+    expect(zero.stderr).toMatch(/--count must be a positive integer/);
+    const badJson = await finished(herald('send', '127.0.0.1:1', '--type=a.B', '--json={'));
+    expect(badJson.code).toBe(2);
+    expect(badJson.stderr).toMatch(/--json:/);
   }, 40_000);
 });

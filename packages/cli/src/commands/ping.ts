@@ -4,7 +4,7 @@
 import { Abandoned, NotConnected } from '@herald/net';
 import { run, type Self } from '@herald/runtime';
 import { performance } from 'node:perf_hooks';
-import { expectTarget, splitArguments, type Command } from '../args.js';
+import { expectTarget, peekSettings, splitArguments, type Command } from '../args.js';
 import {
   clientHelp,
   clientSettings,
@@ -25,10 +25,12 @@ export const pingCommand: Command = {
   run(args) {
     const split = splitArguments(args, settings);
     const target = expectTarget('ping', split);
+    // Checked before run(): a bad value is a usage error (exit 2), not a fault (exit 1).
+    const count = split.help ? 1 : peekSettings(split.flags, settings).count;
+    if (!Number.isInteger(count) || count < 1)
+      throw new CliError('HERALD_ERR_CLI_USAGE', '--count must be a positive integer');
     return run(
       async function ping(self: Self, s: ClientSettings & { count: number }) {
-        if (!Number.isInteger(s.count) || s.count < 1)
-          throw new CliError('HERALD_ERR_CLI_USAGE', '--count must be a positive integer');
         const opened = await open(self, target, s);
         if (NotConnected.is(opened)) return opened;
         const server = self.returnAddress;

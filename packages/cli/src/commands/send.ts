@@ -16,18 +16,21 @@ function sendOrRequest(kind: 'send' | 'request', args: readonly string[]): Promi
   const split = splitArguments(args, settings);
   const target = expectTarget(kind, split);
   // Declared before run(): the runtime's catalogue must hold a type to encode it.
-  const typeName = peekSettings(split.flags, settings).type;
-  const declared = typeName === '' ? [] : [userMessage(typeName)];
+  const peeked = peekSettings(split.flags, settings);
+  // Checked before run(): a bad value is a usage error (exit 2), not a fault (exit 1).
+  let body: unknown;
+  if (!split.help) {
+    if (peeked.type === '') throw new CliError('HERALD_ERR_CLI_USAGE', '--type is required');
+    try {
+      body = JSON.parse(peeked.json);
+    } catch (error) {
+      throw new CliError('HERALD_ERR_CLI_USAGE', `--json: ${(error as Error).message}`);
+    }
+  }
+  const declared = peeked.type === '' ? [] : [userMessage(peeked.type)];
   const messages = [...cliMessages, ...declared.filter((d) => !cliMessages.includes(d))];
   return run(
     async function send(self: Self, s: typeof settings) {
-      if (s.type === '') throw new CliError('HERALD_ERR_CLI_USAGE', '--type is required');
-      let body: unknown;
-      try {
-        body = JSON.parse(s.json);
-      } catch (error) {
-        throw new CliError('HERALD_ERR_CLI_USAGE', `--json: ${(error as Error).message}`);
-      }
       const type = declared[0] as AnyMessageType;
       const opened = await open(self, target, s);
       if (NotConnected.is(opened)) return opened;
