@@ -87,6 +87,8 @@ export class Incoming {
   /** Every write, in order: the next one starts when the last is done. */
   #writes: Promise<void> = Promise.resolve();
   #offers = 0;
+  /** Whether this actor went on from a partial file an earlier one left (a restart). */
+  #fromDisk = false;
   #lastProgress = -1;
 
   constructor(settings: ReceiverSettings, offer: TransferOffer) {
@@ -170,6 +172,7 @@ export class Incoming {
             hash.update(data as Buffer);
         this.#hash = hash;
         this.#expected = this.#written = have;
+        this.#fromDisk = true;
         return;
       }
     }
@@ -301,7 +304,7 @@ export class Incoming {
           direction,
           size: this.#written,
           sha256,
-          resumes: this.#offers - 1,
+          resumes: this.#resumes(),
           ...(withPath ? { path: this.#destination } : {}),
         });
       if (this.#sender !== undefined) self.send(this.#sender, completed('receive', false));
@@ -311,6 +314,11 @@ export class Incoming {
   }
 
   // ------------------------------------------------------------------ outcome
+
+  /** Offers after the first, plus one when this actor took over a partial file. */
+  #resumes(): number {
+    return Math.max(0, this.#offers - 1) + (this.#fromDisk ? 1 : 0);
+  }
 
   #progress(self: Self, force: boolean): void {
     if (!force && this.#written - this.#lastProgress < this.#s.progressEveryBytes) return;
@@ -323,7 +331,7 @@ export class Incoming {
         direction: 'receive',
         bytes: this.#written,
         ...(this.#size === undefined ? {} : { size: this.#size }),
-        resumes: Math.max(0, this.#offers - 1),
+        resumes: this.#resumes(),
       }),
     );
   }
