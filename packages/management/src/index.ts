@@ -28,6 +28,12 @@ export { openManagement, type ManagementEndpoint, type ManagementOptions } from 
 export { ManagementError, type ManagementErrorCode } from './errors.js';
 export type { MetricsRegistry } from './inspector-server.js';
 export {
+  DEFAULT_METRICS_PREFIX,
+  registerMetrics,
+  type MetricsOptions,
+  type RegisteredMetrics,
+} from './metrics.js';
+export {
   Actors,
   Connections,
   DisconnectPeer,

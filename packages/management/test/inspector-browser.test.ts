@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { defineMessage, t } from '@herald/codec';
 import { Connected, connect } from '@herald/net';
-import { withOptions, type Runtime, type Self } from '@herald/runtime';
+import { withOptions, type Behavior, type Runtime, type Self } from '@herald/runtime';
 import {
   Hello,
   Welcome,
@@ -68,10 +68,10 @@ afterEach(async () => {
  * xstate, resolved from @herald/runtime (which depends on it); this package does not, and
  * needs only `createMachine` to give the picture a machine actor.
  */
-function createMachine(config: object): Parameters<Runtime['spawn']>[0] {
+function createMachine(config: object): Behavior {
   const require = createRequire(join(ROOT, 'packages', 'runtime', 'package.json'));
   const xstate = require('xstate') as { createMachine(config: object): unknown };
-  return xstate.createMachine(config) as Parameters<Runtime['spawn']>[0];
+  return xstate.createMachine(config) as Behavior;
 }
 
 const named = (name: string, fn: (self: Self) => Promise<unknown>) => withOptions(fn, { name });
