@@ -5,4 +5,5 @@
  * The public API is `@herald/codec` (src/index.ts). Model: nats.js `internal_mod.ts`.
  */
 export { MAX_STREAM_STRUCTURES } from './constants.js';
+export { declaredPriority, declaredPriorityCount } from './message.js';
 export { validateMessage, type TypeLookup } from './validate.js';

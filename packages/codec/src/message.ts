@@ -11,6 +11,29 @@ export interface MessageOptions {
    * trees (a shared object is written twice, a cycle is an encode error).
    */
   readonly graph?: boolean;
+  /**
+   * The priority a message of this type is sent with when the send does not give one
+   * (`self.send(to, m, { priority })` wins). Default 'normal'. See docs/priorities.md.
+   */
+  readonly priority?: 'high' | 'normal' | 'low';
+}
+
+/**
+ * Declared default priorities by type name, for the runtime's send path. Only types
+ * declared with a priority other than 'normal' are here, so a program that never declares
+ * one leaves it empty and the runtime skips the lookup. A declaration, like the type name
+ * itself: the same name declared again with another priority takes the later one.
+ */
+const declaredPriorities = new Map<string, 'high' | 'low'>();
+
+/** The default priority declared for messages of `type`, or undefined ('normal'). */
+export function declaredPriority(type: string): 'high' | 'low' | undefined {
+  return declaredPriorities.size === 0 ? undefined : declaredPriorities.get(type);
+}
+
+/** How many types declare a priority (0: the runtime need not look). */
+export function declaredPriorityCount(): number {
+  return declaredPriorities.size;
 }
 
 /**
@@ -40,6 +63,20 @@ export function defineMessage<const N extends string, const F extends Fields>(
       `message ${type} declares a field called "type"`,
     );
   }
+  const priority = options.priority;
+  if (
+    priority !== undefined &&
+    priority !== 'high' &&
+    priority !== 'normal' &&
+    priority !== 'low'
+  ) {
+    throw new CodecError(
+      'HERALD_ERR_BAD_OPTION',
+      `message ${type}: priority must be 'high', 'normal' or 'low', got ${label(priority)}`,
+    );
+  }
+  if (priority === 'high' || priority === 'low') declaredPriorities.set(type, priority);
+  else if (priority === 'normal') declaredPriorities.delete(type);
   const construct = (values?: object): AnyMessage => ({ type, ...values });
   const def = Object.assign(construct, {
     fields,

@@ -20,6 +20,7 @@ import {
   Aborted,
   Completed,
   Faulted,
+  isFaulted,
   Stop,
   TimedOut,
   Terminated,
@@ -29,7 +30,15 @@ import {
   Watch,
 } from './messages.js';
 import type { Runnable } from './scheduler.js';
-import type { Matcher, ReceiveOptions, Self, TimerOptions } from './self.js';
+import type {
+  AskOptions,
+  Matcher,
+  ReceiveOptions,
+  Self,
+  SendOptions,
+  TimerOptions,
+} from './self.js';
+import type { TraceSpan } from './tracing.js';
 import type { RestartInfo, Supervision } from './supervision.js';
 import type { Fault } from './messages.js';
 import type { RuntimeCore } from './runtime.js';
@@ -128,6 +137,13 @@ export abstract class Cell implements Self, Runnable {
   /** The message being handled (or received last): what `reply()` answers. */
   current: Envelope | undefined;
   /**
+   * The traceparent sends carry while this actor handles `current`: the message's own, or
+   * the span the tracing hook opened for its handling (tracing.ts). Undefined: untraced.
+   */
+  outTrace: string | undefined;
+  /** The tracing hook's span for the handling in progress. */
+  #span: TraceSpan | undefined;
+  /**
    * Requests (asks) received → their envelopes, so `replyTo(request, ...)` answers the right
    * one however long ago it came. Only requests: a WeakMap entry per plain message costs the
    * garbage collector more than the delivery itself (ping-pong fell from 1.9M to 0.1M msg/s).
@@ -203,15 +219,15 @@ export abstract class Cell implements Self, Runnable {
 
   // ---- sending -------------------------------------------------------------------------
 
-  send(to: Address, message: AnyMessage): boolean {
-    return this.core.send(to, message, this.address, this);
+  send(to: Address, message: AnyMessage, options?: SendOptions): boolean {
+    return this.core.post(to, message, this.address, this, NO_CORRELATION, options);
   }
 
   reply(message: AnyMessage): boolean {
     const current = this.current;
     const correlation =
       current === undefined ? NO_CORRELATION : answerCorrelation(current.correlation);
-    return this.core.send(this.returnAddress, message, this.address, this, correlation);
+    return this.core.post(this.returnAddress, message, this.address, this, correlation);
   }
 
   replyTo(request: AnyMessage | Envelope, message: AnyMessage): boolean {
@@ -222,7 +238,7 @@ export abstract class Cell implements Self, Runnable {
         `${this.name}: replyTo() takes a message this actor received (or its envelope)`,
       );
     }
-    return this.core.send(
+    return this.core.post(
       envelope.from,
       message,
       this.address,
@@ -242,7 +258,7 @@ export abstract class Cell implements Self, Runnable {
       current.from.equals(returnAddress)
         ? current.correlation
         : NO_CORRELATION;
-    return this.core.send(to, message, returnAddress, this, correlation);
+    return this.core.post(to, message, returnAddress, this, correlation);
   }
 
   /** Records `envelope` as the message being handled: `reply()` and `replyTo()` answer it. */
@@ -250,6 +266,9 @@ export abstract class Cell implements Self, Runnable {
     this.returnAddress = envelope.from;
     this.toAddress = envelope.to;
     this.current = envelope;
+    // Untraced and unhooked (the common case): one field copy.
+    if (this.core.tracing === undefined && this.#span === undefined) this.outTrace = envelope.trace;
+    else this.#traceHandling(envelope);
     const correlation = envelope.correlation;
     if (correlation !== NO_CORRELATION && !isAnswer(correlation))
       (this.#requests ??= new WeakMap()).set(envelope.message, envelope);
@@ -257,6 +276,41 @@ export abstract class Cell implements Self, Runnable {
       const recent = (this.#recent ??= new Array<Envelope | undefined>(RECENT_RECEIVED));
       recent[this.#recentNext] = envelope;
       this.#recentNext = (this.#recentNext + 1) % RECENT_RECEIVED;
+    }
+  }
+
+  /** Ends the previous handling's span and asks the hook for this one's. */
+  #traceHandling(envelope: Envelope): void {
+    this.endSpan(undefined);
+    const tracing = this.core.tracing;
+    let span: TraceSpan | undefined;
+    if (tracing !== undefined) {
+      try {
+        span = tracing.received({
+          actor: this.address,
+          actorName: this.name,
+          from: envelope.from,
+          messageType: envelope.message.type,
+          traceparent: envelope.trace,
+        });
+      } catch (error) {
+        this.log.error({ err: error }, 'tracing hook threw');
+      }
+    }
+    this.#span = span;
+    this.outTrace = span === undefined ? envelope.trace : span.traceparent;
+  }
+
+  /** Ends the span of the handling in progress, if the hook made one. */
+  endSpan(error: unknown): void {
+    const span = this.#span;
+    if (span === undefined) return;
+    this.#span = undefined;
+    try {
+      if (error === undefined) span.end();
+      else span.end(error);
+    } catch (thrown) {
+      this.log.error({ err: thrown }, 'tracing span end() threw');
     }
   }
 
@@ -272,6 +326,8 @@ export abstract class Cell implements Self, Runnable {
     this.returnAddress = this.address;
     this.toAddress = this.address;
     this.current = undefined;
+    this.outTrace = undefined;
+    this.endSpan(undefined);
   }
 
   saveState(state: unknown): void {
@@ -303,7 +359,7 @@ export abstract class Cell implements Self, Runnable {
       const correlation = this.core.nextCorrelation();
       const pending: PendingAsk = { types, resolve, timer: undefined, guard: undefined };
       (this.#asks ??= new Map()).set(correlation, pending);
-      this.core.send(to, message, this.address, this, correlation);
+      this.core.post(to, message, this.address, this, correlation, options as AskOptions);
       if (this.#asks.get(correlation) !== pending) return;
       pending.guard = this.core.guardAsk(this, to, correlation);
       const after = options.timeout;
@@ -533,13 +589,14 @@ export abstract class Cell implements Self, Runnable {
     }
     this.ended = true;
     this.restarting = false;
+    this.endSpan(isFaulted(value) ? value : undefined);
     if (this.#restartTimer !== undefined) this.core.clock.clearTimeout(this.#restartTimer);
     this.#cancelAllTimers();
     this.onEnd(value);
     this.core.unregister(this);
     if (this.#children !== undefined) {
       for (const child of this.#children)
-        if (!child.ended) this.core.send(child.address, Stop(), this.address, this);
+        if (!child.ended) this.core.post(child.address, Stop(), this.address, this);
     }
     for (const envelope of this.mailbox.drain()) this.leftover(envelope);
     this.dropSaved();
@@ -568,7 +625,7 @@ export abstract class Cell implements Self, Runnable {
     if (this.parentCell !== undefined) {
       this.parentCell.removeChild(this);
       if (!this.parentCell.ended)
-        this.core.send(this.parentCell.address, Completed({ value }), this.address, this);
+        this.core.post(this.parentCell.address, Completed({ value }), this.address, this);
     }
     if (this.#watchers !== undefined) {
       // Remote watchers first: a proxy that watches this actor (its controller) closes its
@@ -576,7 +633,7 @@ export abstract class Cell implements Self, Runnable {
       for (const local of [false, true]) {
         for (const watcher of this.#watchers.values()) {
           if (watcher.isLocal === local)
-            this.core.send(
+            this.core.post(
               watcher,
               Terminated({ address: this.address, value }),
               this.address,
@@ -610,7 +667,7 @@ export abstract class Cell implements Self, Runnable {
     this.#cancelAllTimers();
     if (this.#children !== undefined) {
       for (const child of this.#children)
-        if (!child.ended) this.core.send(child.address, Stop(), this.address, this);
+        if (!child.ended) this.core.post(child.address, Stop(), this.address, this);
     }
     this.suspend(fault);
     this.log.warn({ fault: fault.code, delayMs, restarts: supervision.count }, 'restarting');
@@ -697,6 +754,8 @@ export abstract class QueuedCell extends Cell {
       } catch (error) {
         this.end(this.core.faultFromError(this, error));
       }
+      // Handling is synchronous here: its span ends when it returns.
+      this.endSpan(undefined);
     }
     if (!this.ended && !this.restarting && this.mailbox.length > 0)
       this.core.scheduler.schedule(this);

@@ -96,27 +96,122 @@ export interface DeadLetter {
   readonly detail?: string;
 }
 
+/** The lane of a user-facing priority name. */
+export function priorityLevel(priority: Priority): PriorityLevel {
+  return priority === 'high' ? PRIORITY_HIGH : priority === 'low' ? PRIORITY_LOW : PRIORITY_NORMAL;
+}
+
+/** The user-facing name of a lane. */
+export function priorityName(level: PriorityLevel): Priority {
+  return level === PRIORITY_HIGH ? 'high' : level === PRIORITY_LOW ? 'low' : 'normal';
+}
+
 /**
- * A FIFO of envelopes: an array with a moving head, compacted when the consumed prefix
- * grows large. Capacity is enforced by the owner (some system messages bypass it).
+ * One FIFO lane: an array with a moving head, compacted when the consumed prefix grows
+ * large.
+ */
+class Lane {
+  items: (Envelope | undefined)[] = [];
+  head = 0;
+
+  get length(): number {
+    return this.items.length - this.head;
+  }
+
+  shift(): Envelope | undefined {
+    if (this.head >= this.items.length) return undefined;
+    const envelope = this.items[this.head];
+    this.items[this.head++] = undefined;
+    if (this.head === this.items.length) {
+      this.items.length = 0;
+      this.head = 0;
+    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head);
+      this.head = 0;
+    }
+    return envelope;
+  }
+
+  remove(drop: (envelope: Envelope) => boolean): number {
+    const kept: Envelope[] = [];
+    let removed = 0;
+    for (let i = this.head; i < this.items.length; i++) {
+      const e = this.items[i] as Envelope;
+      if (drop(e)) removed++;
+      else kept.push(e);
+    }
+    this.items = kept;
+    this.head = 0;
+    return removed;
+  }
+
+  drain(): Envelope[] {
+    const out = this.items.slice(this.head) as Envelope[];
+    this.items = [];
+    this.head = 0;
+    return out;
+  }
+}
+
+/** The high and low lanes of a mailbox, made together on first use. */
+interface OtherLanes {
+  readonly high: Lane;
+  readonly low: Lane;
+  /** Envelopes in both. */
+  count: number;
+}
+
+/**
+ * A mailbox: three FIFO lanes served in priority order (every waiting high envelope before
+ * any normal one, every normal before any low; FIFO within a lane). The normal lane is the
+ * mailbox's own array (an array with a moving head, compacted when the consumed prefix
+ * grows large); the high and low lanes are made on first use, and while a mailbox has
+ * never seen another priority, push and shift cost what a single FIFO did. Capacity is
+ * enforced by the owner (some system messages bypass it) and counts every lane.
  */
 export class Mailbox {
   #items: (Envelope | undefined)[] = [];
   #head = 0;
+  #others: OtherLanes | undefined;
 
   get length(): number {
-    return this.#items.length - this.#head;
+    const n = this.#items.length - this.#head;
+    return this.#others === undefined ? n : n + this.#others.count;
   }
 
   push(envelope: Envelope): void {
-    this.#items.push(envelope);
+    const priority = envelope.priority;
+    if (priority === PRIORITY_NORMAL) {
+      this.#items.push(envelope);
+      return;
+    }
+    const others = (this.#others ??= { high: new Lane(), low: new Lane(), count: 0 });
+    others.count++;
+    (priority === PRIORITY_HIGH ? others.high : others.low).items.push(envelope);
   }
 
   peek(): Envelope | undefined {
+    const others = this.#others;
+    if (others !== undefined && others.count > 0) {
+      if (others.high.length > 0) return others.high.items[others.high.head];
+      if (this.#head < this.#items.length) return this.#items[this.#head];
+      return others.low.items[others.low.head];
+    }
     return this.#items[this.#head];
   }
 
   shift(): Envelope | undefined {
+    const others = this.#others;
+    if (others !== undefined && others.count > 0) {
+      if (others.high.length > 0) {
+        others.count--;
+        return others.high.shift();
+      }
+      if (this.#head >= this.#items.length) {
+        others.count--;
+        return others.low.shift();
+      }
+    }
     if (this.#head >= this.#items.length) return undefined;
     const envelope = this.#items[this.#head];
     this.#items[this.#head++] = undefined;
@@ -141,14 +236,23 @@ export class Mailbox {
     }
     this.#items = kept;
     this.#head = 0;
+    const others = this.#others;
+    if (others !== undefined && others.count > 0) {
+      const n = others.high.remove(drop) + others.low.remove(drop);
+      others.count -= n;
+      removed += n;
+    }
     return removed;
   }
 
-  /** Empties the mailbox, returning what it held in order. */
+  /** Empties the mailbox, returning what it held in the order it would have been served. */
   drain(): Envelope[] {
-    const out = this.#items.slice(this.#head) as Envelope[];
+    const normal = this.#items.slice(this.#head) as Envelope[];
     this.#items = [];
     this.#head = 0;
-    return out;
+    const others = this.#others;
+    if (others === undefined || others.count === 0) return normal;
+    others.count = 0;
+    return [...others.high.drain(), ...normal, ...others.low.drain()];
   }
 }

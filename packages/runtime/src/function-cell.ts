@@ -13,7 +13,7 @@ import { isAnswer, NO_CORRELATION, type Envelope } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
 import { Stop, Terminated, TimedOut, Unanswered, Unwatch, Watch } from './messages.js';
 import { microtask } from './scheduler.js';
-import type { Matcher, ReceiveOptions, Self } from './self.js';
+import type { AskOptions, Matcher, ReceiveOptions, Self } from './self.js';
 
 const CLASS_MATCH = 0;
 const CLASS_SAVE = 1;
@@ -167,7 +167,7 @@ export class FunctionCell extends Cell {
     if (watched !== undefined) {
       waiter.watched = undefined;
       if (!this.isWatching(watched) && !this.ended)
-        this.core.send(watched, Unwatch(), this.address, this);
+        this.core.post(watched, Unwatch(), this.address, this);
     }
   }
 
@@ -248,9 +248,16 @@ export class FunctionCell extends Cell {
         if (to.hops.length >= RELAYED_HOPS && !this.isWatching(to)) {
           // Ahead of the request, so a loss after it is reported.
           waiter.watched = to;
-          this.core.send(to, Watch(), this.address, this);
+          this.core.post(to, Watch(), this.address, this);
         }
-        this.core.send(to, request as AnyMessage, this.address, this, waiter.correlation);
+        this.core.post(
+          to,
+          request as AnyMessage,
+          this.address,
+          this,
+          waiter.correlation,
+          options as AskOptions,
+        );
         if (this.#waiter !== waiter) return;
         waiter.guard = this.core.guardAsk(this, to, waiter.correlation);
         if (this.#waiter !== waiter) return;

@@ -44,7 +44,7 @@ export {
   CHANNEL_DEAD_LETTER,
   CHANNEL_MESSAGE_DELIVERED,
 } from './diagnostics.js';
-export type { DeadLetter, DeadLetterReason, Envelope } from './envelope.js';
+export type { DeadLetter, DeadLetterReason, Envelope, Priority } from './envelope.js';
 export { ActorAborted, RuntimeError, type RuntimeErrorCode } from './errors.js';
 export type { InspectionEvent, InspectionListener } from './inspect.js';
 export {
@@ -90,7 +90,16 @@ export {
   type RuntimeOptions,
   type Unsubscribe,
 } from './runtime.js';
-export type { Matcher, MatchedBy, ReceiveOptions, Self, TimerOptions } from './self.js';
+export type {
+  AskOptions,
+  Matcher,
+  MatchedBy,
+  ReceiveOptions,
+  Self,
+  SendOptions,
+  TimerOptions,
+} from './self.js';
+export { isTraceparent, type TraceEvent, type TraceSpan, type Tracing } from './tracing.js';
 export type { RestartInfo, SupervisionPolicy } from './supervision.js';
 export {
   run,

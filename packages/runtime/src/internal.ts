@@ -9,6 +9,12 @@ export { unwrapBehavior } from './behavior.js';
 export {
   Envelope,
   NO_CORRELATION,
+  PRIORITY_HIGH,
+  PRIORITY_LOW,
+  PRIORITY_NORMAL,
+  priorityLevel,
+  priorityName,
+  type PriorityLevel,
   answerCorrelation,
   isAnswer,
   requestCorrelation,

@@ -9,6 +9,7 @@ import {
   type AnyMessageType,
   type Catalogue,
 } from '@herald/codec';
+import { declaredPriority } from '@herald/codec/internal';
 import { StateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
@@ -31,7 +32,11 @@ import {
   Envelope,
   MAX_ASK_ID,
   NO_CORRELATION,
+  PRIORITY_HIGH,
+  PRIORITY_LOW,
+  PRIORITY_NORMAL,
   requestCorrelation,
+  type PriorityLevel,
   type DeadLetter,
   type DeadLetterReason,
 } from './envelope.js';
@@ -55,7 +60,8 @@ import {
 } from './messages.js';
 import { Scheduler } from './scheduler.js';
 import { Supervision } from './supervision.js';
-import type { Matcher, MatchedBy, ReceiveOptions, Self } from './self.js';
+import type { AskOptions, Matcher, MatchedBy, Self, SendOptions } from './self.js';
+import { isTraceparent, type Tracing } from './tracing.js';
 
 export interface RuntimeOptions {
   /** Shown in logs. */
@@ -123,8 +129,11 @@ export interface Runtime {
   ): Promise<unknown>;
   /** Resolves with the completion value of a top-level actor. */
   completion(address: Address): Promise<unknown>;
-  /** Sends from outside any actor (the return address is `from`, or nobody). */
-  send(to: Address, message: AnyMessage, from?: Address): boolean;
+  /**
+   * Sends from outside any actor (the return address is `from`, or nobody), with a
+   * priority and a trace if given (SendOptions).
+   */
+  send(to: Address, message: AnyMessage, from?: Address, options?: SendOptions): boolean;
   /**
    * Delivers an envelope as it is, return address and correlation kept (for transports:
    * a message that arrived from a peer). False when it became a dead letter here.
@@ -138,7 +147,7 @@ export interface Runtime {
     to: Address,
     message: AnyMessage,
     types: D,
-    options?: ReceiveOptions,
+    options?: AskOptions,
   ): Promise<MatchedBy<D[number]> | Unanswered | TimedOut>;
   /** Sends Stop. */
   stop(address: Address): void;
@@ -168,6 +177,12 @@ export interface Runtime {
   readonly deadLetterCount: number;
   /** Observes actor lifecycle and message events. */
   inspect(listener: InspectionListener): Unsubscribe;
+  /**
+   * Installs (or, with undefined, removes) the tracing hook: called each time an actor is
+   * about to handle a message; sends made while handling carry the span it returns
+   * (tracing.ts, docs/observability.md).
+   */
+  setTracing(tracing: Tracing | undefined): void;
   /** Changes the level of the runtime's logger and every actor's child logger. */
   setLogLevel(level: LogLevel | string): void;
 
@@ -191,13 +206,17 @@ export interface RuntimeCore {
   /** Log or inspect per-message events. */
   readonly debug: boolean;
   readonly logDebug: boolean;
-  send(
+  /** A send from an actor (`sender`) or from outside (none): the one path every send takes. */
+  post(
     to: Address,
     message: AnyMessage,
     from: Address,
     sender?: Cell,
     correlation?: number,
+    options?: SendOptions,
   ): boolean;
+  /** The tracing hook, if one is installed. */
+  readonly tracing: Tracing | undefined;
   /** A fresh request correlation for an ask. */
   nextCorrelation(): number;
   /**
@@ -256,6 +275,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #closing = false;
   debug = false;
   logDebug = false;
+  tracing: Tracing | undefined = undefined;
 
   constructor(options: RuntimeOptions) {
     checkRuntimeOptions(options);
@@ -408,18 +428,46 @@ class HeraldRuntime implements Runtime, RuntimeCore {
 
   // ---- messaging -----------------------------------------------------------------------
 
-  send(
+  send(to: Address, message: AnyMessage, from: Address = NOBODY, options?: SendOptions): boolean {
+    return this.post(to, message, from, undefined, NO_CORRELATION, options);
+  }
+
+  post(
     to: Address,
     message: AnyMessage,
     from: Address = NOBODY,
     sender?: Cell,
     correlation: number = NO_CORRELATION,
+    options?: SendOptions,
   ): boolean {
     if (this.debug && sender !== undefined) {
       if (this.logDebug) sender.log.debug({ to: to.toString(), type: message.type }, 'sent');
       this.emit({ kind: 'sent', actor: sender.address, to, messageType: message.type });
     }
-    return this.deliver(new Envelope(to, from, message, correlation));
+    // The handling's trace goes along (propagation); options, then the type's declared
+    // priority, decide the lane. Without either: one call that finds no declarations.
+    let trace = sender === undefined ? undefined : sender.outTrace;
+    let priority: PriorityLevel | undefined;
+    if (options !== undefined) {
+      if (options.priority !== undefined) priority = checkedPriority(options.priority);
+      if (options.trace !== undefined) trace = checkedTrace(options.trace);
+    }
+    if (priority === undefined) {
+      const declared = declaredPriority(message.type);
+      priority =
+        declared === undefined
+          ? PRIORITY_NORMAL
+          : declared === 'high'
+            ? PRIORITY_HIGH
+            : PRIORITY_LOW;
+    }
+    return this.deliver(new Envelope(to, from, message, correlation, priority, trace));
+  }
+
+  setTracing(tracing: Tracing | undefined): void {
+    if (tracing !== undefined && typeof tracing.received !== 'function')
+      throw new RuntimeError('HERALD_ERR_BAD_OPTION', 'setTracing takes { received(event) }');
+    this.tracing = tracing;
   }
 
   deliver(envelope: Envelope): boolean {
@@ -481,7 +529,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     to: Address,
     message: AnyMessage,
     types: D,
-    options: ReceiveOptions = {},
+    options: AskOptions = {},
   ): Promise<MatchedBy<D[number]> | Unanswered | TimedOut> {
     const asker = async (self: Self) => self.ask(to, message, ...types, options);
     return (await this.run(asker)) as MatchedBy<D[number]> | Unanswered | TimedOut;
@@ -660,6 +708,26 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       }
     }
   }
+}
+
+/** A send's priority option, checked (a typo must not silently mean 'normal'). */
+function checkedPriority(priority: unknown): PriorityLevel {
+  if (priority === 'high') return PRIORITY_HIGH;
+  if (priority === 'normal') return PRIORITY_NORMAL;
+  if (priority === 'low') return PRIORITY_LOW;
+  throw new RuntimeError(
+    'HERALD_ERR_BAD_OPTION',
+    `priority must be 'high', 'normal' or 'low', got ${String(priority)}`,
+  );
+}
+
+/** A send's trace option, checked: only a valid W3C traceparent can cross the wire. */
+function checkedTrace(trace: unknown): string {
+  if (isTraceparent(trace)) return trace;
+  throw new RuntimeError(
+    'HERALD_ERR_BAD_OPTION',
+    `trace must be a W3C traceparent (00-<32 hex>-<16 hex>-<2 hex>), got ${String(trace)}`,
+  );
 }
 
 /** createRuntime()'s options are checked at the call: HERALD_ERR_BAD_OPTION, nothing started. */

@@ -1,7 +1,7 @@
 import type { Address, AnyMessage } from '@herald/codec';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, Priority } from './envelope.js';
 import type { TimedOut, Unanswered } from './messages.js';
 import type { Runtime } from './runtime.js';
 import type { RestartInfo } from './supervision.js';
@@ -16,6 +16,27 @@ export interface ReceiveOptions {
    */
   readonly save?: readonly Matcher[] | 'all';
 }
+
+/**
+ * How a message is sent (docs/priorities.md, docs/observability.md). Both optional: a send
+ * without options costs nothing more.
+ */
+export interface SendOptions {
+  /**
+   * The lane it waits in, in every mailbox and on every connection on its way: 'high'
+   * before 'normal' before 'low'. Default: its type's declared priority
+   * (`defineMessage(name, fields, { priority })`), else 'normal'.
+   */
+  readonly priority?: Priority;
+  /**
+   * The W3C traceparent it carries (`00-<32 hex>-<16 hex>-<2 hex>`). Default: the trace of
+   * the message being handled (or the span the runtime's tracing hook made for it).
+   */
+  readonly trace?: string;
+}
+
+/** An ask's options: how long to wait and what to save (ReceiveOptions), how to send. */
+export interface AskOptions extends ReceiveOptions, SendOptions {}
 
 export interface TimerOptions {
   /** Fire every `ms` until cancelled. */
@@ -43,6 +64,8 @@ type Received<D extends readonly Matcher[]> = MatchedBy<D[number]>;
  * cannot end in TimedOut, so its result type leaves TimedOut out.
  */
 type UntimedOptions = ReceiveOptions & { readonly timeout?: undefined };
+/** Ask options that carry no `timeout` (see UntimedOptions). */
+type UntimedAskOptions = AskOptions & { readonly timeout?: undefined };
 
 /**
  * What an actor sees of itself. Function actors get it as their first argument; handler
@@ -69,7 +92,7 @@ export interface Self {
    * true means only that it left this actor: a message can still become a dead letter
    * later (on a connection, or on the far side), observed with `runtime.onDeadLetter`.
    */
-  send(to: Address, message: AnyMessage): boolean;
+  send(to: Address, message: AnyMessage, options?: SendOptions): boolean;
   /**
    * Answers the message received last (its return address, and its ask's correlation, so
    * the asker takes it as the answer to that request and no other).
@@ -138,12 +161,12 @@ export interface Self {
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
-    ...args: [...types: D, options: UntimedOptions]
+    ...args: [...types: D, options: UntimedAskOptions]
   ): Promise<Received<D> | Unanswered>;
   ask<const D extends readonly Matcher[]>(
     to: Address,
     message: AnyMessage,
-    ...args: [...types: D, options: ReceiveOptions]
+    ...args: [...types: D, options: AskOptions]
   ): Promise<Received<D> | Unanswered | TimedOut>;
 
   /**
