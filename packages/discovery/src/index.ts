@@ -57,6 +57,33 @@ export {
   type NameMatcher,
   type SearchInput,
 } from './search.js';
+export { type ClusterOptions } from './cluster-scope.js';
+// The cluster scope on NATS (src/cluster/, the NATS engineer's): the registry and the relay route.
+export {
+  DEFAULT_NATS_BUCKET,
+  DEFAULT_NATS_RECONNECT_WAIT_MS,
+  DEFAULT_NATS_REQUEST_TIMEOUT_MS,
+  DEFAULT_NATS_RETRY_MS,
+  DEFAULT_NATS_TTL_MS,
+  DEFAULT_RELAY_DIAL_TIMEOUT_MS,
+  DEFAULT_RELAY_KEEPALIVE_MS,
+  DEFAULT_RELAY_MAX_CHUNK_BYTES,
+  DEFAULT_RELAY_MAX_STREAMS,
+  DEFAULT_RELAY_TIMEOUT_MS,
+  DEFAULT_RELAY_WINDOW_BYTES,
+  NATS_HEARTBEATS_PER_TTL,
+  NatsRegistry,
+  NatsRelayTransport,
+  RelayStreamError,
+  createNatsRegistry,
+  natsRelayTransport,
+  parseRelaySubject,
+  relaySubjectOf,
+  type NatsRegistryOptions,
+  type NatsRelayOptions,
+  type RelayCloseReason,
+  type RelayErrorCode,
+} from './cluster/index.js';
 export {
   configureDiscovery,
   parseHostPort,

@@ -288,3 +288,6 @@ export const FromClient = defineMessage('herald.discovery.FromClient', {
   request: t.unknown(),
 });
 export type FromClient = MessageOf<typeof FromClient>;
+
+/** The runtime's cluster scope is connected (to the agent that asked for it). */
+export const ClusterUp = defineMessage('herald.discovery.ClusterUp', {});

@@ -36,6 +36,7 @@ import {
   Attach,
   Attached,
   Clear,
+  ClusterUp,
   Cleared,
   Delivered,
   Detach,
@@ -46,7 +47,9 @@ import {
   type Scope,
 } from './messages.js';
 import type { Endpoint, Listing } from './registry.js';
-import { linkFor, stateOf } from './state.js';
+import { clusterFor, linkFor, stateOf } from './state.js';
+import type { ClusterScope } from './cluster-scope.js';
+import { relaySubjectOf } from './cluster/index.js';
 import { SCOPE_RANK } from './scopes.js';
 
 export interface PublisherParams {
@@ -98,17 +101,17 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
   };
 
   let listening: { host: string; port: number } = { host: 'process', port: 0 };
+  const options: ListenOptions = {
+    ...p.listen,
+    // Always encrypted, so subscribers with and without identities can all connect.
+    encrypted: true,
+    ...(p.messages === undefined ? {} : { messages: p.messages }),
+    ...(p.session === undefined ? {} : { session: p.session }),
+    ...(identity === undefined ? {} : { identity }),
+    ...(allow === undefined ? {} : { requirePeerKey: true, authorize }),
+  };
   if (p.scope !== 'process') {
     const host = p.listenHost ?? (wide ? '0.0.0.0' : '127.0.0.1');
-    const options: ListenOptions = {
-      ...p.listen,
-      // Always encrypted, so subscribers with and without identities can all connect.
-      encrypted: true,
-      ...(p.messages === undefined ? {} : { messages: p.messages }),
-      ...(p.session === undefined ? {} : { session: p.session }),
-      ...(identity === undefined ? {} : { identity }),
-      ...(allow === undefined ? {} : { requirePeerKey: true, authorize }),
-    };
     listen(self, { host, port: 0 }, options);
     const result = await self.receive(Listening, NotListening, Stop);
     if (Stop.is(result)) return undefined;
@@ -120,7 +123,7 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
     listening = result.listening;
   }
 
-  const listing: Listing = {
+  let listing: Listing = {
     id,
     name: p.name,
     endpoints: endpointsFor(p, listening),
@@ -136,10 +139,34 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
     Published({ name: p.name, scope: p.scope, listening, listing: id, agent: self.address }),
   );
 
+  // Cluster scope: the listing goes to the cluster registry too, with the relay route when on.
+  let cluster: ClusterScope | undefined;
+  let ended = false;
+  const me = self.address;
+  const runtime = self.runtime;
+  if (p.scope === 'cluster') {
+    clusterFor(runtime)?.then(
+      (scope) => {
+        if (ended) return;
+        cluster = scope;
+        runtime.send(me, ClusterUp({}));
+      },
+      () => undefined,
+    );
+  }
+  const putCluster = (): void => {
+    const endpoints = listing.endpoints.filter((e) => e.scope === 'cluster');
+    cluster?.registry.put({ ...listing, endpoints }).catch((error: unknown) => {
+      self.log.warn({ err: error }, 'cluster registry refused the listing');
+    });
+  };
+
   const end = (): void => {
+    ended = true;
     state.processRegistry.removeNow(id);
     state.processAgents.delete(id);
     void link?.remove(id);
+    void cluster?.registry.remove(id).catch(() => undefined);
     for (const route of routes.values()) {
       if (route.agent !== undefined) {
         self.send(
@@ -154,7 +181,22 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
     for (;;) {
       const m = await self.receive(Any, Stop);
       if (Stop.is(m)) return undefined;
-      if (Accepted.is(m)) {
+      if (ClusterUp.is(m)) {
+        if (cluster?.relay === undefined) putCluster();
+        else
+          listen(
+            self,
+            { host: cluster.relay.prefix, port: 0 },
+            { ...options, transport: cluster.relay },
+          );
+      } else if (Listening.is(m)) {
+        // The relay listener: subscribers that cannot connect directly dial this subject.
+        listing = { ...listing, relay: relaySubjectOf(m.listening) };
+        putCluster();
+      } else if (NotListening.is(m)) {
+        self.log.warn({ errno: m.errno }, 'relay route unavailable');
+        putCluster();
+      } else if (Accepted.is(m)) {
         const peer = m.session ?? m.remote;
         routes.set(m.remote.toString(), { remote: m.remote, peer });
         self.forward(

@@ -17,6 +17,7 @@ import { MemoryRegistry } from './memory-registry.js';
 import { discoveryMessages } from './messages.js';
 import type { Registry } from './registry.js';
 import { DirectoryLink } from './directory-link.js';
+import { openClusterScope, type ClusterOptions, type ClusterScope } from './cluster-scope.js';
 
 /** Where a directory listens. */
 export interface DirectoryAddress {
@@ -46,10 +47,13 @@ export interface DiscoveryOptions {
   /** How long a route that failed to connect is left alone before it is tried again. */
   readonly routeRetryMs?: number;
   /**
-   * Cluster scope: a factory for the cluster registry (the NATS one: `createNatsRegistry`).
-   * Without it, 'cluster' is served only through the directories above this runtime.
+   * Cluster scope: NATS settings (`{ servers: 'nats://...' }`, any createNatsRegistry
+   * option, `relay: false` to go without the relay route), or a factory for another
+   * Registry. Publishers at scope 'cluster' put their listings there, subscribers at scope
+   * 'cluster' watch it. Without it, 'cluster' is served only through the directories above
+   * this runtime (a LAN directory started with `--nats`).
    */
-  readonly cluster?: () => Promise<Registry>;
+  readonly cluster?: ClusterOptions;
 }
 
 export interface ResolvedOptions {
@@ -61,7 +65,7 @@ export interface ResolvedOptions {
   readonly backoff: BackoffPolicy | undefined;
   readonly promotionHoldMs: number;
   readonly routeRetryMs: number;
-  readonly cluster: (() => Promise<Registry>) | undefined;
+  readonly cluster: ClusterOptions | undefined;
 }
 
 export interface DiscoveryState {
@@ -72,6 +76,8 @@ export interface DiscoveryState {
   readonly processAgents: Map<string, Address>;
   /** One link per directory address (`host:port`), shared by every agent of the runtime. */
   readonly links: Map<string, Registry>;
+  /** The cluster scope, once something asked for it. */
+  cluster: Promise<ClusterScope> | undefined;
   /** Agents each actor started (by its address), for retract(self). */
   readonly agentsOf: Map<string, Address[]>;
 }
@@ -94,10 +100,13 @@ export function stateOf(runtime: Runtime): DiscoveryState {
       processAgents: new Map(),
       links: new Map(),
       agentsOf: new Map(),
+      cluster: undefined,
     };
     const links = state.links;
+    const current = state;
     runtime.onClose(async () => {
       await Promise.all([...links.values()].map((link) => link.close()));
+      await current.cluster?.then((scope) => scope.close()).catch(() => undefined);
       await processRegistry.close();
     });
     states.set(runtime, state);
@@ -166,4 +175,23 @@ export function linkFor(runtime: Runtime, at?: DirectoryAddress): DirectoryLink 
     state.links.set(key, link);
   }
   return link;
+}
+
+/**
+ * The runtime's cluster scope (made on first use), or undefined when none is configured. A
+ * failure to reach NATS is logged and retried on the next call.
+ */
+export function clusterFor(runtime: Runtime): Promise<ClusterScope> | undefined {
+  const state = stateOf(runtime);
+  const options = state.options.cluster;
+  if (options === undefined) return undefined;
+  if (state.cluster === undefined) {
+    const opening = openClusterScope(runtime, options);
+    state.cluster = opening;
+    opening.catch((error: unknown) => {
+      runtime.logger.warn({ err: error }, 'cluster scope unavailable');
+      if (state.cluster === opening) state.cluster = undefined;
+    });
+  }
+  return state.cluster;
 }

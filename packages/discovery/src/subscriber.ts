@@ -34,6 +34,7 @@ import {
   Available,
   Clear,
   Cleared,
+  ClusterUp,
   Detach,
   Dropped,
   Listed,
@@ -44,7 +45,9 @@ import {
 import type { Endpoint, Listing, Search } from './registry.js';
 import { SCOPE_RANK } from './scopes.js';
 import { describeSearch } from './search.js';
-import { linkFor, stateOf } from './state.js';
+import { clusterFor, linkFor, stateOf } from './state.js';
+import type { ClusterScope } from './cluster-scope.js';
+import { parseRelaySubject } from './cluster/index.js';
 
 export interface SubscriberParams {
   readonly owner: Address;
@@ -56,7 +59,13 @@ export interface SubscriberParams {
 }
 
 interface Route {
+  /** The scope, or 'relay' for the cluster's relay route. */
+  readonly key: string;
   readonly scope: Scope;
+  /** Nearness: the scope's rank; the relay route ranks just beyond a direct cluster route. */
+  readonly rank: number;
+  /** The relay subject's address, for the relay route. */
+  readonly relay?: { readonly host: string; readonly port: number };
   readonly endpoint?: Endpoint;
   /** The publishing agent of a process route. */
   readonly agent?: Address;
@@ -66,6 +75,8 @@ interface Route {
 interface Conn {
   readonly match: Match;
   readonly scope: Scope;
+  readonly route: string;
+  readonly rank: number;
   /** The SocketProxy, or the publishing agent of a process route. */
   readonly key: Address;
   readonly process: boolean;
@@ -80,7 +91,7 @@ interface Match {
   readonly id: string;
   name: string;
   identity: string | undefined;
-  readonly routes: Map<Scope, Route>;
+  readonly routes: Map<string, Route>;
   current: Conn | undefined;
   pending: Conn | undefined;
   /** Available was sent and no NotAvailable since. */
@@ -123,6 +134,20 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     if (scope === undefined) return;
     runtime.send(me, Listed({ watch: 'link', kind: e.kind, scope, listing: e.listing }));
   });
+  // Cluster scope: watch the cluster registry too, once it is connected.
+  let cluster: ClusterScope | undefined;
+  let unwatchCluster: (() => void) | undefined;
+  let finished = false;
+  if (p.scope === 'cluster') {
+    clusterFor(runtime)?.then(
+      (scope) => {
+        if (finished) return;
+        cluster = scope;
+        runtime.send(me, ClusterUp({}));
+      },
+      () => undefined,
+    );
+  }
   self.send(
     p.owner,
     Subscribed({ search: p.search.pattern, kind: p.search.kind, scope: p.scope, agent: me }),
@@ -154,11 +179,14 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
         }),
       );
     } else {
-      const endpoint = route.endpoint!;
+      const to = route.relay ?? { host: route.endpoint!.host, port: route.endpoint!.port };
       key = connect(
         self,
-        { host: endpoint.host, port: endpoint.port },
+        { host: to.host, port: to.port },
         {
+          ...(route.relay === undefined || cluster?.relay === undefined
+            ? {}
+            : { transport: cluster.relay }),
           ...p.connect,
           encrypted: true,
           ...(p.messages === undefined ? {} : { messages: p.messages }),
@@ -171,6 +199,8 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     const conn: Conn = {
       match,
       scope: route.scope,
+      route: route.key,
+      rank: route.rank,
       key,
       process: route.agent !== undefined,
       state: 'connecting',
@@ -185,7 +215,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     let best: Route | undefined;
     for (const route of match.routes.values()) {
       if (route.failedUntil > now) continue;
-      if (best === undefined || SCOPE_RANK[route.scope] < SCOPE_RANK[best.scope]) best = route;
+      if (best === undefined || route.rank < best.rank) best = route;
     }
     return best;
   };
@@ -218,7 +248,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       return;
     }
     if (match.pending !== undefined || current.state !== 'open') return;
-    if (SCOPE_RANK[best.scope] >= SCOPE_RANK[current.scope]) {
+    if (best.rank >= current.rank) {
       match.holding = false;
       match.holdDone = false;
       self.cancelTimer(`hold:${match.id}`);
@@ -239,7 +269,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     conns.delete(conn.key.toString());
     const match = conn.match;
     if (conn.process) self.unwatch(conn.key);
-    const route = match.routes.get(conn.scope);
+    const route = match.routes.get(conn.route);
     if (match.pending === conn) {
       match.pending = undefined;
       if (route !== undefined) route.failedUntil = clock.now() + routeRetryMs;
@@ -315,6 +345,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     if (m.kind === 'removed') {
       if (match === undefined) return;
       match.routes.delete(m.scope);
+      if (m.scope === 'cluster') match.routes.delete('relay');
       reconsider(match);
       return;
     }
@@ -334,11 +365,28 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       matches.set(listing.id, match);
     }
     const endpoint = listing.endpoints.find((e) => e.scope === m.scope);
+    const rank = SCOPE_RANK[m.scope];
     if (m.scope === 'process') {
       if (m.agent === undefined) return;
-      match.routes.set('process', { scope: 'process', agent: m.agent, failedUntil: 0 });
+      match.routes.set('process', {
+        key: 'process',
+        scope: 'process',
+        rank,
+        agent: m.agent,
+        failedUntil: 0,
+      });
     } else if (endpoint !== undefined) {
-      match.routes.set(m.scope, { scope: m.scope, endpoint, failedUntil: 0 });
+      match.routes.set(m.scope, { key: m.scope, scope: m.scope, rank, endpoint, failedUntil: 0 });
+    }
+    const relay = listing.relay === undefined ? undefined : parseRelaySubject(listing.relay);
+    if (m.scope === 'cluster' && relay !== undefined && cluster?.relay !== undefined) {
+      match.routes.set('relay', {
+        key: 'relay',
+        scope: 'cluster',
+        rank: rank + 0.5,
+        relay,
+        failedUntil: 0,
+      });
     }
     reconsider(match);
   };
@@ -347,7 +395,14 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     for (;;) {
       const m = await self.receive(Any, Stop);
       if (Stop.is(m)) return undefined;
-      if (Listed.is(m)) {
+      if (ClusterUp.is(m) && cluster !== undefined) {
+        unwatchCluster = cluster.registry.watch(p.search, (e) => {
+          runtime.send(
+            me,
+            Listed({ watch: 'cluster', kind: e.kind, scope: 'cluster', listing: e.listing }),
+          );
+        });
+      } else if (Listed.is(m)) {
         listed(m);
       } else if (Connected.is(m)) {
         const conn = conns.get(m.remote.toString());
@@ -401,8 +456,10 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       }
     }
   } finally {
+    finished = true;
     unwatchProcess();
     unwatchLink?.();
+    unwatchCluster?.();
     for (const conn of conns.values()) {
       if (conn.process) {
         self.send(
