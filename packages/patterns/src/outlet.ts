@@ -280,6 +280,8 @@ class OutletCore {
   self: Self | undefined;
   kickPending = false;
   timerDue: number | undefined;
+  /** The commit of the last persistent write (its promise resolves after every earlier one). */
+  lastWrite: Promise<unknown> = Promise.resolve();
   readonly clock: Self['runtime']['clock'];
 
   constructor(owner: Self, settings: Settings, store: DurableStore | undefined, name: string) {
@@ -433,7 +435,12 @@ class OutletCore {
       peerName,
     };
     if (body !== undefined) {
-      this.partition?.put(seq, { target: encodeTarget(target), attempts: 0, body }, this.nextSeq);
+      const written = this.partition?.put(
+        seq,
+        { target: encodeTarget(target), attempts: 0, body },
+        this.nextSeq,
+      );
+      if (written !== undefined) this.lastWrite = written;
       this.storedMessages++;
       this.storedBytes += bytes;
     }
@@ -811,7 +818,7 @@ export function createOutlet(self: Self, options: OutletOptions = {}): Outlet {
       return core.entries.size;
     },
     committed: async () => {
-      if (options.store !== undefined) await options.store.committed();
+      await core.lastWrite;
     },
     stop() {
       self.stop(address);

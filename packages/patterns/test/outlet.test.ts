@@ -8,7 +8,7 @@ import { TestClock, settle, type Runtime } from '@herald/runtime';
 import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadPatternOptionError } from '../src/errors.js';
-import { Delivered, NotDelivered } from '../src/messages.js';
+import { Delivered, NotDelivered, Reliable } from '../src/messages.js';
 import { createOutlet, type Outlet, type OutletOptions } from '../src/outlet.js';
 import { Job, spawnReceiver } from './support.js';
 
@@ -222,10 +222,9 @@ describe('at-least-once (the aiomsg faults, one test each)', () => {
     const runtime = testRuntime({ clock: new TestClock() });
     const peer = await spawnReceiver(runtime);
     const self = (await spawnProbe(runtime)).self;
-    const { Reliable } = await import('../src/messages.js');
     const copy = Reliable({ sender: 'abc', seq: 5, floor: 5, attempt: 1, body: Job({ n: 5 }) });
     self.send(peer.address, copy);
-    self.send(peer.address, { ...copy, attempt: 2 });
+    self.send(peer.address, Reliable({ ...copy, attempt: 2 }));
     await settle();
     expect(jobs(peer.accepted.entries)).toEqual([5]);
     expect(peer.inbox.duplicates).toBe(1);
