@@ -95,7 +95,7 @@ try {
       [
         '--scope=lan',
         `--directory=${hosts[n - 1]}`,
-        `--myName=host-${n}`,
+        `--my-name=host-${n}`,
         `--timeout=${TIMEOUT_MS}`,
       ],
       /^available: echo at lan$/u,

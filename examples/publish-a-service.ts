@@ -16,6 +16,7 @@
  *
  * Flags: --name=echo (the service name) --scope=host (process, host, lan or cluster)
  * --directory=127.0.0.1:32171 (the host directory; default: HERALD_DIRECTORY or that)
+ * --nats=nats://127.0.0.1:4222 (with --scope=cluster: list it in a NATS cluster too)
  * --debug-level=info. Prints `published <name> at <scope> on <host>:<port>`, then a line
  * per subscriber, and on Ctrl-C a summary.
  */
@@ -32,13 +33,15 @@ import {
 import { Stop, run, type Self } from '@herald/runtime';
 import { Hello, Welcome, helloWelcome } from './hello-welcome.js';
 
-const settings = { name: 'echo', scope: 'host', directory: '', myName: 'Buster' };
+const settings = { name: 'echo', scope: 'host', directory: '', nats: '', myName: 'Buster' };
 type Settings = typeof settings;
 
 async function publishAService(self: Self, s: Settings) {
-  if (s.directory !== '') {
-    configureDiscovery(self.runtime, { directory: parseHostPort(s.directory) });
-  }
+  // Optional: another host directory than the default one, a NATS cluster for scope 'cluster'.
+  configureDiscovery(self.runtime, {
+    ...(s.directory === '' ? {} : { directory: parseHostPort(s.directory) }),
+    ...(s.nats === '' ? {} : { cluster: { servers: s.nats.split(',') } }),
+  });
   publish(self, s.name, { scope: s.scope as Scope, messages: helloWelcome });
   const result = await self.receive(Published, NotPublished);
   if (NotPublished.is(result)) return result;
@@ -77,6 +80,7 @@ await run(publishAService, {
     name: 'the service name to publish',
     scope: 'how far the listing goes: process, host, lan or cluster',
     directory: 'host:port of the host directory (default HERALD_DIRECTORY or 127.0.0.1:32171)',
+    nats: 'comma-separated NATS server URLs, for --scope=cluster',
     myName: 'the name given in Welcome',
   },
   messages: helloWelcome,

@@ -12,8 +12,8 @@
  *   node --import tsx examples/subscribe-to-service.ts
  *
  * Flags: --name=echo --glob (treat --name as a glob: `ech*`) --scope=host
- * --directory=127.0.0.1:32171 --timeout=10000 (ms to wait for the service and its Welcome)
- * --myName=Gladys --debug-level=info.
+ * --directory=127.0.0.1:32171 --nats=nats://127.0.0.1:4222 (with --scope=cluster) --timeout=10000 (ms to wait for the service and its Welcome)
+ * --my-name=Gladys --debug-level=info.
  */
 import {
   Available,
@@ -33,15 +33,18 @@ const settings = {
   glob: false,
   scope: 'host',
   directory: '',
+  nats: '',
   timeout: 10_000,
   myName: 'Gladys',
 };
 type Settings = typeof settings;
 
 async function subscribeToService(self: Self, s: Settings) {
-  if (s.directory !== '') {
-    configureDiscovery(self.runtime, { directory: parseHostPort(s.directory) });
-  }
+  // Optional: another host directory than the default one, a NATS cluster for scope 'cluster'.
+  configureDiscovery(self.runtime, {
+    ...(s.directory === '' ? {} : { directory: parseHostPort(s.directory) }),
+    ...(s.nats === '' ? {} : { cluster: { servers: s.nats.split(',') } }),
+  });
   const search = s.glob ? { kind: 'glob' as const, pattern: s.name } : s.name;
   subscribe(self, search, { scope: s.scope as Scope, messages: helloWelcome });
   await self.receive(Subscribed);
@@ -62,6 +65,7 @@ await run(subscribeToService, {
     glob: 'treat --name as a glob pattern (* and ?)',
     scope: 'how far to look: process, host, lan or cluster',
     directory: 'host:port of the host directory (default HERALD_DIRECTORY or 127.0.0.1:32171)',
+    nats: 'comma-separated NATS server URLs, for --scope=cluster',
     timeout: 'ms to wait for the service, then for its Welcome',
     myName: 'the name given in Hello',
   },
