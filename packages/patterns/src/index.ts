@@ -93,3 +93,19 @@ export {
   type TransferFailureReason,
   type TransferOutcome,
 } from './transfer/messages.js';
+export {
+  HandlerFailed,
+  MAX_HANDLER_ERROR_CHARS,
+  Router,
+  filters,
+  peerOf,
+  routerBehavior,
+  type DispatchOutcome,
+  type FieldTest,
+  type RouteContext,
+  type RouteFilter,
+  type RouteHandler,
+  type RouteOptions,
+  type RoutePeer,
+  type RouterBehaviorOptions,
+} from './routing/router.js';
