@@ -125,7 +125,7 @@ export class RelayStream extends Duplex {
     if (frame.type === 'malformed') return this.#fail('malformed', frame.detail);
     if (frame.type === 'connect' || frame.type === 'refuse' || frame.type === 'accept')
       return this.#fail('malformed', `${frame.type.toUpperCase()} on an open stream`);
-    if (frame.seq !== this.#inSeq && frame.seq > this.#inSeq + 1)
+    if (frame.seq !== this.#inSeq)
       return this.#fail('sequence-gap', `frame ${frame.seq} where ${this.#inSeq} was due`);
     this.#inSeq++;
     this.#lastReceived = this.#p.clock.now();
