@@ -40,7 +40,13 @@ import {
   startCollectingAddresses,
   stopCollectingAddresses,
 } from './extensions.js';
-import { PACK_OPTIONS, decodeFailure, toDecodeError, toEncodeError } from './msgpack.js';
+import {
+  PACK_OPTIONS,
+  decodeFailure,
+  decoderSource,
+  toDecodeError,
+  toEncodeError,
+} from './msgpack.js';
 import { prepareForPlain } from './prepare.js';
 import type { AnyMessage, AnyMessageType } from './schema.js';
 import { createStreamDecoder, createStreamEncoder, type CodecStream } from './stream.js';
@@ -272,8 +278,8 @@ export function createCodec(options: CodecOptions): Codec {
     setAddressSpace(addresses);
     try {
       return start === 0
-        ? unpackr.unpack(bytes)
-        : unpackr.unpack(bytes, { start, end: bytes.length });
+        ? unpackr.unpack(decoderSource(bytes))
+        : unpackr.unpack(decoderSource(bytes), { start, end: bytes.length });
     } catch (error) {
       throw toDecodeError(error);
     } finally {
@@ -306,7 +312,7 @@ export function createCodec(options: CodecOptions): Codec {
     addresses: readonly Address[] | null,
   ): unknown {
     if (!graph) return unpack(plainUnpackr, bytes, start, addresses);
-    const input = start === 0 ? bytes : bytes.subarray(start);
+    const input = decoderSource(start === 0 ? bytes : bytes.subarray(start));
     // Sequential mode keeps record definitions between calls; a body never sees another's.
     graphStructures.length = 0;
     firstEnd = -1;

@@ -40,6 +40,12 @@ export const BLOB_HEADER_BYTES = 3;
 export const ADDRESS_EXT_TYPE = 0x41;
 /** msgpack extension type of a Map in self-contained plain bodies. */
 export const MAP_EXT_TYPE = 0x4d;
+/**
+ * msgpack extension type held by the byte-array writer (msgpackr wants one for every
+ * extension). Never written: a Uint8Array goes out as msgpack `bin`. Reading it is
+ * `HERALD_ERR_MALFORMED`.
+ */
+export const BYTES_EXT_TYPE = 0x55;
 
 /** Depth beyond which a `t.json()` value is rejected (also stops cyclic JSON). */
 export const MAX_JSON_DEPTH = 1000;

@@ -1,6 +1,6 @@
 /**
  * msgpack extensions registered once, at module load, with msgpackr's process-wide extension
- * table: Address and (for plain bodies) Map.
+ * table: Address, (for plain bodies) Map, and byte arrays as plain msgpack `bin`.
  *
  * msgpackr's `addExtension` is global, so per-call behaviour (write addresses inline or into
  * a space vector; read them back from which vector) goes through module-private state set
@@ -15,7 +15,7 @@
  */
 import { addExtension } from 'msgpackr';
 import { Address } from './address.js';
-import { ADDRESS_EXT_TYPE, MAP_EXT_TYPE } from './constants.js';
+import { ADDRESS_EXT_TYPE, BYTES_EXT_TYPE, MAP_EXT_TYPE } from './constants.js';
 import { label } from './describe.js';
 import { CodecError } from './errors.js';
 
@@ -134,7 +134,52 @@ function readMap(flat: unknown): Map<unknown, unknown> {
   return map;
 }
 
+/** Where msgpackr lets an extension write its own bytes (then no extension header is added). */
+type AllocateForWrite = (size: number) => { target: Uint8Array; position: number };
+
+/**
+ * A Uint8Array (`t.bytes()`) as msgpack `bin`: the smallest encoding (2 bytes of header up
+ * to 255 bytes) and, on the way in, one copy straight out of the received bytes (the
+ * codec's unpackers copy buffers, and a plain Uint8Array source gives a plain Uint8Array).
+ * msgpackr's own choice with `moreTypes` is its typed-array extension, which costs a view,
+ * an aligned copy and a new array per field when read. Other typed arrays keep that
+ * extension, and it is still read (so older bodies decode).
+ */
+function packBytes(bytes: Uint8Array, allocateForWrite: AllocateForWrite): void {
+  const length = bytes.byteLength;
+  let target: Uint8Array;
+  let position: number;
+  if (length < 0x100) {
+    ({ target, position } = allocateForWrite(2 + length));
+    target[position++] = 0xc4;
+    target[position++] = length;
+  } else if (length < 0x10000) {
+    ({ target, position } = allocateForWrite(3 + length));
+    target[position++] = 0xc5;
+    target[position++] = length >>> 8;
+    target[position++] = length & 0xff;
+  } else {
+    ({ target, position } = allocateForWrite(5 + length));
+    target[position++] = 0xc6;
+    target[position++] = length >>> 24;
+    target[position++] = (length >>> 16) & 0xff;
+    target[position++] = (length >>> 8) & 0xff;
+    target[position++] = length & 0xff;
+  }
+  target.set(bytes, position);
+}
+
+function unpackBytesExtension(): never {
+  throw malformed(`extension ${BYTES_EXT_TYPE} is reserved and never written`);
+}
+
 addExtension({ Class: Address, type: ADDRESS_EXT_TYPE, pack: packAddress, unpack: unpackAddress });
+addExtension({
+  Class: Uint8Array,
+  type: BYTES_EXT_TYPE,
+  pack: packBytes as unknown as (value: unknown) => Uint8Array,
+  unpack: unpackBytesExtension,
+});
 addExtension({
   Class: MapEntries,
   type: MAP_EXT_TYPE,

@@ -312,7 +312,14 @@ export class FrameDecoder {
     if (this._state === 'ended') return [];
     if (now !== undefined) this.now = now;
     this.stamp = now ?? Number.NaN;
-    this.src = chunk;
+    // A Node Buffer (what a socket read gives) is taken as a plain Uint8Array view of the same
+    // memory: every frame, body and field view cut from it is then made by the typed-array
+    // builtin instead of Buffer's JS subarray and subclass constructor (the largest single
+    // cost of the receiver's profile), and the codec copies bytes fields out as plain arrays.
+    this.src =
+      chunk.constructor === Uint8Array
+        ? chunk
+        : new Uint8Array(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     this.srcPos = 0;
     return this.run();
   }
