@@ -34,6 +34,13 @@ export {
   type RegisteredMetrics,
 } from './metrics.js';
 export {
+  DEFAULT_TRACER_NAME,
+  openTelemetryTracing,
+  spanContextOf,
+  traceparentOf,
+  type OpenTelemetryTracingOptions,
+} from './tracing.js';
+export {
   Actors,
   Connections,
   DisconnectPeer,
