@@ -358,3 +358,55 @@ describe.skipIf(!haveNats)('nats relay - hostile and vanished peers', () => {
     await serverTransport.close();
   });
 });
+
+describe.skipIf(!haveNats)('nats relay - the NATS server restarts', () => {
+  it('relay - an idle stream carries on after the server restarts, and new dials work', async () => {
+    const reconnecting = async (): Promise<NatsConnection> => {
+      const nc = await natsConnect({
+        servers: server.url,
+        maxReconnectAttempts: -1,
+        reconnectTimeWait: 50,
+      });
+      connections.push(nc);
+      return nc;
+    };
+    const serverNc = await reconnecting();
+    const clientNc = await reconnecting();
+    const serverTransport = natsRelayTransport(serverNc, prefix('restart-s'));
+    const clientTransport = natsRelayTransport(clientNc, prefix('restart-c'));
+    let accepted: ((connection: TransportConnection) => void) | undefined;
+    const acceptedOne = new Promise<TransportConnection>((resolve) => (accepted = resolve));
+    const listener = await serverTransport.listen({ host: '', port: 0 }, (c) => accepted?.(c));
+    const client = await within(clientTransport.dial(listener.address), 'dial');
+    const serverEnd = await within(acceptedOne, 'accept');
+    quiet(client, serverEnd);
+    const first = readBytes(serverEnd.stream, 5);
+    client.stream.write('hello');
+    expect((await first).toString()).toBe('hello');
+
+    const reconnected = (nc: NatsConnection): Promise<void> =>
+      within(
+        (async () => {
+          for await (const status of nc.status()) if (status.type === 'reconnect') return;
+        })(),
+        'the reconnect',
+      );
+    const both = Promise.all([reconnected(serverNc), reconnected(clientNc)]);
+    await server.restart();
+    await both;
+    // The subscriptions are back on the new server; the idle stream had nothing in flight.
+    await serverNc.flush();
+    await clientNc.flush();
+    const after = readBytes(serverEnd.stream, 5);
+    serverEnd.stream.resume(); // (readBytes paused it after the first read)
+    client.stream.write('again');
+    expect((await after).toString()).toBe('again');
+    const reply = readBytes(client.stream, 4);
+    serverEnd.stream.write('pong');
+    expect((await reply).toString()).toBe('pong');
+    const second = await within(clientTransport.dial(listener.address), 'a dial after the restart');
+    quiet(second);
+    await serverTransport.close();
+    await clientTransport.close();
+  });
+});
