@@ -218,7 +218,7 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
         const route = routes.get(remote.toString());
         routes.delete(remote.toString());
         if (route === undefined) continue;
-        if (Closed.is(m) && m.reason === 'closed-by-request') {
+        if (Closed.is(m)) {
           self.forward(
             p.owner,
             Cleared({

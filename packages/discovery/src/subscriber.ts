@@ -418,8 +418,8 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       } else if (Closed.is(m) || Abandoned.is(m)) {
         const conn = conns.get(self.returnAddress.toString());
         if (conn === undefined) continue;
-        const byUs = Closed.is(m) && m.reason === 'closed-by-request';
-        ended(conn, m.reason, !byUs, Closed.is(m) ? m.value : undefined);
+        // Closed: this side ended it (clear(), the session completed): Cleared, not reopened.
+        ended(conn, m.reason, Abandoned.is(m), Closed.is(m) ? m.value : undefined);
       } else if (Detach.is(m)) {
         const conn = conns.get(self.returnAddress.toString());
         if (conn !== undefined)

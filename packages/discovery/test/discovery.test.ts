@@ -4,7 +4,14 @@
  * an awaited message, bounded by the probe's timeout.
  */
 import { defineMessage, t } from '@herald/codec';
-import { NotConnected, connect, createIdentity, formatPublicKey } from '@herald/net';
+import {
+  NotConnected,
+  connect,
+  createIdentity,
+  formatPublicKey,
+  sessionOf,
+  type SessionContext,
+} from '@herald/net';
 import { TestClock, type Runtime, type Self } from '@herald/runtime';
 import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -299,5 +306,37 @@ describe('directory bounds', () => {
     // The one listing within the limit is found by one of the two searches within it.
     const found = await Promise.race(subs.slice(0, 2).map((s) => s.waitFor(Available)));
     expect(found.name).toBe('one');
+  });
+});
+
+describe('sessions per match', () => {
+  it('gives each route a session on both sides; Available and Delivered carry them as the peer', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const a = runtimeAt(directory);
+    const b = runtimeAt(directory);
+    // The publisher's session answers Ping; the subscriber's session pings once and returns the Pong.
+    async function answering(self: Self): Promise<void> {
+      for (;;) {
+        const ping = await self.receive(Ping);
+        self.reply(Pong({ n: ping.n * 10 }));
+      }
+    }
+    async function asking(self: Self, context: SessionContext): Promise<unknown> {
+      self.send(context.remote, Ping({ n: 4 }));
+      return self.receive(Pong);
+    }
+    const pub = await publisher(a, 'echo', { session: sessionOf(answering) });
+    await pub.waitFor(Published);
+    const sub = await subscriber(b, 'echo', { session: sessionOf(asking) });
+    const available = await sub.next(Available);
+    expect(available.message.session).toBeDefined();
+    expect(available.from.equals(available.message.session!)).toBe(true);
+    const delivered = await pub.next(Delivered);
+    expect(delivered.from.equals(delivered.message.session!)).toBe(true);
+    // The subscriber's session got Pong{40} and completed: its value closes the route.
+    const cleared = await sub.next(Cleared);
+    expect(cleared.message.value).toMatchObject({ type: 'test.Pong', n: 40 });
+    await pub.next(Dropped);
   });
 });
