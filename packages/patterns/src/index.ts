@@ -109,3 +109,27 @@ export {
   type RoutePeer,
   type RouterBehaviorOptions,
 } from './routing/router.js';
+export {
+  BrokerRefused,
+  DEFAULT_MAX_PATTERNS_PER_SUBSCRIBER,
+  DEFAULT_MAX_SUBSCRIBERS,
+  Publish,
+  PublishReceipt,
+  Published,
+  Subscribe,
+  Subscribed,
+  Unsubscribe,
+  Unsubscribed,
+  brokerMessages,
+  brokerSession,
+  spawnBroker,
+  type BrokerOptions,
+} from './broker/broker.js';
+export {
+  MAX_TOPIC_LENGTH,
+  MAX_TOPIC_TOKENS,
+  TopicTable,
+  badPattern,
+  badTopic,
+  topicMatches,
+} from './broker/topics.js';

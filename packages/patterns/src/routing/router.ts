@@ -31,6 +31,8 @@ export interface RoutePeer {
   readonly address?: string;
   /** The connection (its SocketProxy) the message came through, when it did. */
   readonly connection?: Address;
+  /** The sending actor (the message's return address), when the carrier is Herald. */
+  readonly actor?: Address;
 }
 
 export interface RouteContext<M> {
@@ -264,7 +266,9 @@ export function routerBehavior<M extends AnyMessage = AnyMessage>(
   let chain: Promise<void> = Promise.resolve();
   let stopping = false;
   const cache = new Map<string, RoutePeer>();
-  const lookup = options.peer ?? ((self, envelope) => peerOf(self, envelope.from, cache));
+  const lookup =
+    options.peer ??
+    ((self, envelope) => ({ ...peerOf(self, envelope.from, cache), actor: envelope.from }));
   return {
     name: options.name ?? 'router',
     receive(self, message, envelope) {
