@@ -6,7 +6,9 @@
  * file, killed in afterAll. Every wait is on an event, bounded.
  */
 import { connect as natsConnect, type NatsConnection } from 'nats';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { killAll, spawnScript } from '@herald/testing';
 import { DiscoveryError } from '../src/errors.js';
 import type { Listing, Search } from '../src/registry.js';
 import { createNatsRegistry, type NatsRegistry } from '../src/cluster/index.js';
@@ -29,6 +31,7 @@ afterAll(async () => {
   await server?.stop();
 });
 afterEach(async () => {
+  await killAll();
   for (const registry of registries.splice(0)) await registry.close();
   for (const nc of connections.splice(0)) if (!nc.isClosed()) await nc.close();
 });
@@ -254,6 +257,30 @@ describe.skipIf(!haveNats)('nats registry - listings by name in a KV bucket', ()
     await expect(createNatsRegistry({ servers: server.url, ttlMs: 10 })).rejects.toMatchObject({
       code: 'HERALD_ERR_BAD_OPTION',
     });
+  });
+});
+
+describe.skipIf(!haveNats)('nats registry - a publisher process dies', () => {
+  const child = fileURLToPath(new URL('./cluster-publisher-child.ts', import.meta.url));
+
+  it('process - a publisher killed with SIGKILL is removed within its TTL, and added again when it returns', async () => {
+    const b = bucket();
+    const ttlMs = 1_000;
+    const subscriber = await registry({ bucket: b, ttlMs });
+    const watched = watch(subscriber, { kind: 'exact', pattern: 'echo' });
+    const first = spawnScript(child, [server.url, b, String(ttlMs), 'echo', 'p1']);
+    await first.waitForLine(/^published p1$/, WAIT_MS);
+    await watched.until(() => watched.present.has('p1'), 'the listing of the process');
+    first.kill('SIGKILL');
+    await first.exited;
+    const died = Date.now();
+    await watched.until(() => !watched.present.has('p1'), 'the listing to expire');
+    expect(Date.now() - died).toBeLessThanOrEqual(ttlMs + 500);
+    // It comes back (a new process, a new publication).
+    const second = spawnScript(child, [server.url, b, String(ttlMs), 'echo', 'p2']);
+    await second.waitForLine(/^published p2$/, WAIT_MS);
+    await watched.until(() => watched.present.has('p2'), 'the listing of the new process');
+    expect(watched.describe()).toBe('added:p1 removed:p1 added:p2');
   });
 });
 
