@@ -35,3 +35,9 @@ export const DEFAULT_BENCH_BATCH = 1_000;
  * in the proxy's mailbox can never fill it (a full mailbox drops sends as dead letters).
  */
 export const MAX_BENCH_BATCH = 4_096;
+
+/** How often `herald top` takes a snapshot by default (ms). */
+export const DEFAULT_TOP_INTERVAL_MS = 1_000;
+
+/** Rows `herald top` keeps for its header and section titles when it fits actors to a terminal. */
+export const TOP_RESERVED_ROWS = 12;

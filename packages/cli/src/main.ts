@@ -19,6 +19,8 @@ import { listenCommand } from './commands/listen.js';
 import { pingCommand } from './commands/ping.js';
 import { runCommand } from './commands/run.js';
 import { requestCommand, sendCommand } from './commands/send.js';
+import { statusCommand } from './commands/status.js';
+import { topCommand } from './commands/top.js';
 
 export { EXIT_USAGE };
 
@@ -32,6 +34,8 @@ export const commands: readonly Command[] = [
   requestCommand,
   chatCommand,
   benchCommand,
+  statusCommand,
+  topCommand,
 ];
 
 /** Width of the synopsis column in the usage. */
