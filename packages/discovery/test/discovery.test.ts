@@ -5,8 +5,11 @@
  */
 import { defineMessage, t } from '@herald/codec';
 import {
+  Accepted,
+  Listening,
   NotConnected,
   connect,
+  listen,
   createIdentity,
   formatPublicKey,
   sessionOf,
@@ -19,6 +22,7 @@ import {
   Available,
   Cleared,
   Delivered,
+  DirectoryLink,
   Dropped,
   NotAvailable,
   NotDelivered,
@@ -338,5 +342,58 @@ describe('sessions per match', () => {
     const cleared = await sub.next(Cleared);
     expect(cleared.message.value).toMatchObject({ type: 'test.Pong', n: 40 });
     await pub.next(Dropped);
+  });
+});
+
+describe('forged listings', () => {
+  it('a listing that claims another publisher identity is refused or leads nowhere', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const victim = createIdentity();
+    const victimHex = Buffer.from(victim.publicKey).toString('hex');
+    const real = runtimeAt(directory);
+    configureDiscovery(real, { directory: directory.listening, identity: victim });
+    const pub = await publisher(real, 'bank');
+    const published = await pub.waitFor(Published);
+
+    // An anonymous attacker lists its own listener under the victim's key...
+    const attacker = runtimeAt(directory);
+    const trap = await spawnProbe(attacker, {
+      onStart: (self) => listen(self, { port: 0 }, { encrypted: true, messages }),
+    });
+    const { listening } = (await trap.next(Listening)).message;
+    const forged = new DirectoryLink(attacker, directory.listening);
+    await forged.put({
+      id: 'forged',
+      name: 'bank',
+      endpoints: [{ host: '127.0.0.1', port: listening.port, scope: 'host' }],
+      identity: victimHex,
+    });
+    // ...and one with a key of its own claims the victim's key outright: refused.
+    const other = runtimeAt(directory);
+    const claimant = new DirectoryLink(other, directory.listening, { identity: createIdentity() });
+    await claimant.put({
+      id: 'claim',
+      name: 'bank',
+      endpoints: [{ host: '127.0.0.1', port: listening.port, scope: 'host' }],
+      identity: victimHex,
+    });
+    await home.log.waitFor((line) => line['reason'] === 'identity-mismatch', 'the claim refused');
+
+    const watcher = testRuntime({ messages });
+    configureDiscovery(watcher, { directory: directory.listening });
+    const sub = await subscriber(watcher, 'bank');
+    const available = await sub.next(Available);
+    expect(available.message.listing).toBe(published.listing);
+    await pingThrough(sub, available.from, 9);
+    // The forged route failed its handshake: the trap cannot prove the victim's key.
+    await watcher.log.waitFor(
+      (line) => line.msg === 'not connected' && line['reason'] === 'peer-key-mismatch',
+      'the forged route refused',
+    );
+    expect(trap.count(Accepted)).toBe(0);
+    expect(sub.all(Available).map((m) => m.listing)).toEqual([published.listing]);
+    await forged.close();
+    await claimant.close();
   });
 });
