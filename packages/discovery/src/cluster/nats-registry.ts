@@ -105,6 +105,8 @@ interface Watch {
   iter: QueuedIterator<KvEntry> | undefined;
   stopped: boolean;
   timer: TimerHandle | undefined;
+  /** When the expiry timer fires (Infinity when none is set). */
+  due: number;
   retry: TimerHandle | undefined;
 }
 
@@ -207,6 +209,7 @@ export class NatsRegistry implements Registry {
       iter: undefined,
       stopped: this.#closed,
       timer: undefined,
+      due: Infinity,
       retry: undefined,
     };
     if (!this.#closed) {
@@ -362,7 +365,8 @@ export class NatsRegistry implements Registry {
     watch.known.set(entry.key, { listing, value, deadline });
     if (old !== undefined) this.#tell(watch, 'removed', old.listing);
     this.#tell(watch, 'added', listing);
-    this.#armExpiry(watch);
+    // A timer already due earlier serves (a start-up snapshot does not re-scan per entry).
+    if (watch.timer === undefined || deadline < watch.due) this.#armExpiry(watch);
   }
 
   /**
@@ -387,12 +391,15 @@ export class NatsRegistry implements Registry {
   #armExpiry(watch: Watch): void {
     if (watch.timer !== undefined) this.#clock.clearTimeout(watch.timer);
     watch.timer = undefined;
+    watch.due = Infinity;
     if (watch.stopped || watch.known.size === 0) return;
     let earliest = Infinity;
     for (const known of watch.known.values()) earliest = Math.min(earliest, known.deadline);
+    watch.due = earliest;
     watch.timer = this.#clock.setTimeout(
       () => {
         watch.timer = undefined;
+        watch.due = Infinity;
         // While disconnected nothing expires: the reconnect renews every deadline.
         if (!this.#connected || watch.stopped) return;
         const now = this.#clock.now();
@@ -446,6 +453,7 @@ export class NatsRegistry implements Registry {
     const renewed = this.#clock.now() + this.#ttlMs;
     for (const watch of this.#watches) {
       for (const known of watch.known.values()) known.deadline = Math.max(known.deadline, renewed);
+      this.#armExpiry(watch);
       watch.iter?.stop();
       watch.iter = undefined;
       void this.#startWatch(watch);
