@@ -12,13 +12,15 @@ import {
   Abandoned,
   Accepted,
   Closed,
+  Congested,
+  Drained,
   Listening,
   NotListening,
   listen,
   formatPublicKey,
   type IdentityKeyPair,
 } from '@herald/net';
-import { Stop, parseLogLevel, type Runtime, type Self } from '@herald/runtime';
+import { Any, Stop, parseLogLevel, type Runtime, type Self } from '@herald/runtime';
 import type { Activity } from './activity.js';
 import { actorEntries, connectionEntries, disconnectPeer, groupEntries } from './collect.js';
 import { DEFAULT_MANAGEMENT_LIST_LIMIT, MAX_MANAGEMENT_LIST_LIMIT } from './constants.js';
@@ -165,6 +167,10 @@ const requestTypes = [
   DisconnectPeer,
 ] as const;
 
+function isRequest(m: AnyMessage): m is ManagementRequest {
+  return requestTypes.some((type) => type.is(m));
+}
+
 /** The management actor (spawned by openManagement). Ends on Stop. */
 export async function managementActor(self: Self, setup: ManagementActorSetup): Promise<void> {
   const runtime = self.runtime;
@@ -191,14 +197,14 @@ export async function managementActor(self: Self, setup: ManagementActorSetup): 
     );
   }
   for (;;) {
-    const m = await self.receive(...requestTypes, Accepted, Closed, Abandoned, Stop);
+    // Any: everything else is taken and dropped, so nothing an operator (or a connection
+    // notice) sends is saved for later and left to pile up.
+    const m = await self.receive(...requestTypes, Stop, Any);
     if (Stop.is(m)) return;
-    if (Accepted.is(m)) {
+    if (isRequest(m)) self.reply(answer(runtime, setup, m));
+    else if (Accepted.is(m))
       runtime.logger.info({ peer: m.peer, key: m.peerKey }, 'management operator connected');
-    } else if (Closed.is(m) || Abandoned.is(m)) {
-      // An operator went away; nothing is kept per operator.
-    } else {
-      self.reply(answer(runtime, setup, m));
-    }
+    else if (!Closed.is(m) && !Abandoned.is(m) && !Congested.is(m) && !Drained.is(m))
+      runtime.logger.debug({ type: m.type }, 'management actor ignored a message');
   }
 }
