@@ -16,7 +16,7 @@ import {
   type SessionContext,
 } from '@herald/net';
 import { TestClock, type Runtime, type Self } from '@herald/runtime';
-import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
+import { closeTestRuntimes, spawnProbe, testRuntime, waitFor, type Probe } from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Available,
@@ -395,5 +395,62 @@ describe('forged listings', () => {
     expect(sub.all(Available).map((m) => m.listing)).toEqual([published.listing]);
     await forged.close();
     await claimant.close();
+  });
+});
+
+describe('directory restarts', () => {
+  it('a LAN directory that restarts gets the listings and searches of the host directories back', async () => {
+    const home = testRuntime();
+    const quick = { steps: [50], regular: 100, jitter: 0, jitterQuantumMs: 50 };
+    const lan = await startDirectory(home, { scope: 'lan', host: '127.0.0.1', port: 0 });
+    const hostA = await startDirectory(home, { port: 0, upstream: lan.listening, backoff: quick });
+    const hostB = await startDirectory(home, { port: 0, upstream: lan.listening, backoff: quick });
+    const pub = await publisher(runtimeAt(hostA), 'echo', { scope: 'lan' });
+    await pub.waitFor(Published);
+    const sub = await subscriber(runtimeAt(hostB), 'echo', { scope: 'lan' });
+    const first = await sub.next(Available);
+
+    await lan.close();
+    // The route in use does not go through any directory.
+    await pingThrough(sub, first.from, 1);
+    const again = await startDirectory(home, {
+      scope: 'lan',
+      host: '127.0.0.1',
+      port: lan.listening.port,
+    });
+    // A newcomer under host B finds the publisher under host A: both host directories
+    // passed their listings and searches up again by themselves.
+    const newcomer = await subscriber(runtimeAt(hostB), 'echo', { scope: 'lan' });
+    const found = await newcomer.next(Available);
+    expect(found.message).toMatchObject({ scope: 'lan', listing: first.message.listing });
+    await pingThrough(newcomer, found.from, 2);
+    expect(sub.count(Dropped)).toBe(0);
+    await again.close();
+  });
+});
+
+describe('retract', () => {
+  it('retract(self) ends every publication and subscription self started', async () => {
+    const runtime = runtimeAt();
+    const pub = await publisher(runtime, 'echo', { scope: 'process' });
+    await pub.waitFor(Published);
+    const watcher = await subscriber(runtime, 'echo', { scope: 'process' });
+    await watcher.next(Available);
+    const both = await spawnProbe(runtime, {
+      onStart: (self) => {
+        publish(self, 'second', { scope: 'process' });
+        subscribe(self, 'echo', { scope: 'process' });
+      },
+    });
+    await both.next(Available);
+    const { agent } = await both.waitFor(Published);
+    retract(both.self);
+    await waitFor(() => !runtime.isAlive(agent), { what: 'the publishing agent ended' });
+    // Its subscription's route ends at the publisher, its publication is withdrawn.
+    await pub.next(Dropped);
+    const late = await subscriber(runtime, 'second', { scope: 'process' });
+    await late.waitFor(Subscribed);
+    expect(late.count(Available)).toBe(0);
+    expect(watcher.count(NotAvailable)).toBe(0);
   });
 });
