@@ -211,9 +211,16 @@ export class FrameDecoder {
   readonly frameTimeoutMs: number;
   readonly minFrameBytesPerSecond: number;
 
-  // The frame last read by readFrame().
+  // The frame last read by readFrame(): its kind and its body as a range of `fBuf` (no view
+  // is cut for a frame that lies whole in the pushed chunk; `fBody` cuts one on demand).
   private fKind = 0;
-  private fBody: Uint8Array = EMPTY;
+  private fBuf: Uint8Array = EMPTY;
+  private fStart = 0;
+  private fEnd = 0;
+
+  private get fBody(): Uint8Array {
+    return this.fEnd === this.fStart ? EMPTY : this.fBuf.subarray(this.fStart, this.fEnd);
+  }
 
   constructor(options: FrameDecoderOptions = {}) {
     checkDecoderOptions(options);
@@ -493,7 +500,7 @@ export class FrameDecoder {
           return;
         case 'open':
           if (!this.readFrame(this.maxFrameBytes)) return;
-          this.dispatch(this.fKind, this.fBody, events);
+          this.dispatch(this.fKind, this.fBuf, this.fStart, this.fEnd, events);
           break;
         case 'sealed':
           if (!this.readFrame(this.maxFrameBytes + FRAME_HEADER_BYTES + SEAL_OVERHEAD_BYTES))
@@ -609,12 +616,25 @@ export class FrameDecoder {
       );
     }
     this.incompleteBytes = 4 + length;
+    if (this.pendLen === 0 && this.src.length - this.srcPos >= 4 + length) {
+      // The common case: the whole frame is in the pushed chunk; read it in place.
+      const at = this.srcPos;
+      this.srcPos = at + 4 + length;
+      this.framesDone++;
+      this.fKind = this.src[at + 4] as number;
+      this.fBuf = this.src;
+      this.fStart = at + FRAME_HEADER_BYTES;
+      this.fEnd = at + 4 + length;
+      return true;
+    }
     const f = this.peek(4 + length);
     if (f === null) return false;
     this.consume(4 + length);
     this.framesDone++;
     this.fKind = f[4] as number;
-    this.fBody = length === 1 ? EMPTY : f.subarray(FRAME_HEADER_BYTES);
+    this.fBuf = f;
+    this.fStart = FRAME_HEADER_BYTES;
+    this.fEnd = 4 + length;
     return true;
   }
 
@@ -660,20 +680,27 @@ export class FrameDecoder {
         throw new WireError('HERALD_ERR_WIRE_MALFORMED', 'frame crosses a record boundary');
       }
       const kind = plain[p + 4] as number;
-      const body = plain.subarray(p + FRAME_HEADER_BYTES, p + 4 + length);
+      const start = p + FRAME_HEADER_BYTES;
       p += 4 + length;
       if (kind === FrameKind.SEALED) {
         throw new WireError('HERALD_ERR_WIRE_UNEXPECTED_SEALED', 'SEALED frame inside a record');
       }
-      this.dispatch(kind, body, events);
+      this.dispatch(kind, plain, start, p, events);
       if (this._state === 'ended') return;
     }
   }
 
-  private dispatch(kind: number, body: Uint8Array, events: WireEvent[]): void {
+  /** One frame whose body is `buf[start..end)` (read in place: no view unless one is kept). */
+  private dispatch(
+    kind: number,
+    buf: Uint8Array,
+    start: number,
+    end: number,
+    events: WireEvent[],
+  ): void {
     switch (kind) {
       case FrameKind.MESSAGE: {
-        const r = new ByteReader(body);
+        const r = new ByteReader(buf, start, end);
         const h = readHeader(r, this.types);
         events.push({
           type: 'message',
@@ -685,30 +712,30 @@ export class FrameDecoder {
             correlation: h.correlation ?? 0,
             trace: h.trace,
             space: h.space,
-            body: r.rest(),
+            body: r.pos === end ? EMPTY : buf.subarray(r.pos, end),
           },
         });
         return;
       }
       case FrameKind.CHUNK:
-        this.onChunk(body, events);
+        this.onChunk(buf.subarray(start, end), events);
         return;
       case FrameKind.STRUCTURES:
-        events.push({ type: 'structures', data: body });
+        events.push({ type: 'structures', data: buf.subarray(start, end) });
         return;
       case FrameKind.PING:
       case FrameKind.PONG: {
-        if (body.length !== 4) {
+        if (end - start !== 4) {
           throw new WireError(
             'HERALD_ERR_WIRE_MALFORMED',
-            `PING/PONG body of ${body.length} bytes`,
+            `PING/PONG body of ${end - start} bytes`,
           );
         }
-        events.push({ type: kind === FrameKind.PING ? 'ping' : 'pong', seq: readU32(body, 0) });
+        events.push({ type: kind === FrameKind.PING ? 'ping' : 'pong', seq: readU32(buf, start) });
         return;
       }
       case FrameKind.CLOSE:
-        this.onClose(body, events);
+        this.onClose(buf.subarray(start, end), events);
         return;
       case FrameKind.HELLO:
         throw new WireError('HERALD_ERR_WIRE_DUPLICATE_HELLO', 'second HELLO');
