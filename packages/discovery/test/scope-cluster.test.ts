@@ -131,3 +131,22 @@ describe.skipIf(!haveNats)('cluster scope on NATS', () => {
     await ping(sub, available.from, 3);
   });
 });
+
+describe.skipIf(!haveNats)('cluster scope: the NATS server restarts', () => {
+  it('routes in use stay up, and the listing is found again once NATS is back', async () => {
+    const pub = await publisher(clusterRuntime('restart'), { advertiseHost: '127.0.0.1' });
+    const published = await pub.waitFor(Published);
+    const sub = await subscriber(clusterRuntime('restart'));
+    const available = await sub.next(Available, () => true, 10_000);
+
+    await nats.restart({ freshStore: true }); // the worst case: the bucket is gone too
+    await ping(sub, available.from, 1); // the direct route does not go through NATS
+
+    // A newcomer finds the publisher: its registry reconnected and put the listing again.
+    const newcomer = await subscriber(clusterRuntime('restart'));
+    const found = await newcomer.next(Available, () => true, 20_000);
+    expect(found.message.listing).toBe(published.listing);
+    await ping(newcomer, found.from, 2);
+    expect(sub.count(Dropped)).toBe(0);
+  });
+});
