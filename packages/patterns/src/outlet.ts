@@ -729,24 +729,31 @@ class OutletHandler implements Handler {
     self.send(origin ?? this.#core.owner, message);
   }
 
-  /** Keeps one timer at the earliest deadline (retransmission or buffer timeout). */
+  /**
+   * Keeps one timer at (or before) the earliest deadline: a retransmission or a buffer
+   * timeout. Cheap on the hot path: a transmission that is due sooner restarts the timer
+   * itself; an acknowledgement leaves it alone (it may fire early, find nothing due and
+   * re-arm); only a timer that fired (timerDue undefined) makes this scan for the minimum.
+   */
   #arm(self: Self): void {
     const core = this.#core;
+    const timeout = core.settings.bufferTimeoutMs;
+    const waitingDeadline = timeout !== undefined && core.waiting.size > 0;
+    if (core.inFlight.size === 0 && !waitingDeadline) {
+      if (core.timerDue !== undefined) self.cancelTimer(RETRY_TIMER);
+      core.timerDue = undefined;
+      return;
+    }
+    if (core.timerDue !== undefined) return;
     let due = Infinity;
     for (const entry of core.inFlight.values()) if (entry.due < due) due = entry.due;
-    const timeout = core.settings.bufferTimeoutMs;
-    if (timeout !== undefined) {
+    if (waitingDeadline) {
       for (const entry of core.waiting.values()) {
         due = Math.min(due, entry.since + timeout);
         break; // the oldest waiting entry is the first
       }
     }
-    if (due === Infinity) {
-      if (core.timerDue !== undefined) self.cancelTimer(RETRY_TIMER);
-      core.timerDue = undefined;
-    } else if (core.timerDue === undefined || due < core.timerDue) {
-      this.#startTimer(self, due);
-    }
+    this.#startTimer(self, due);
   }
 
   #startTimer(self: Self, due: number): void {
