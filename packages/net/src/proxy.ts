@@ -613,21 +613,41 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       for (const hops of space) this.#exportAddress(hops);
     }
     const ret = this.#returnStack(envelope.from, id);
-    const result = this.#wireSend({
-      bodyMode: encoded.flags,
-      to,
-      ret,
-      typeName: message.type,
-      correlation: envelope.correlation,
-      trace: envelope.trace,
-      space,
-      body: encoded.body,
-    });
+    this.#frame(
+      {
+        bodyMode: encoded.flags,
+        to,
+        ret,
+        typeName: message.type,
+        correlation: envelope.correlation,
+        trace: envelope.trace,
+        space,
+        body: encoded.body,
+      },
+      envelope,
+    );
+  }
+
+  /**
+   * Frames an encoded message now, or (on a connection that carries priorities) holds a
+   * normal or low one in its lane until the write (connection/lanes.ts).
+   */
+  #frame(m: WireMessage, envelope: Envelope): void {
+    if (this.#outbound.holds(envelope.priority)) {
+      this.#outbound.hold(m, envelope);
+      this.#outbound.queued();
+      return;
+    }
+    const result = this.#wireSend(m);
     if (result.type === 'refused') {
       this.#undeliverable(envelope, `${result.reason}: ${result.detail}`);
       return;
     }
     this.#outbound.queued();
+  }
+
+  unsendable(envelope: Envelope, detail: string): void {
+    this.#undeliverable(envelope, detail);
   }
 
   #sendRelay(relay: Relay, envelope: Envelope): void {
@@ -636,22 +656,20 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     const id = this.#self.address.local;
     const space = relay.space.map((a) => outboundAddress(a.hops, id));
     for (const hops of space) this.#exportAddress(hops);
-    const result = this.#wireSend({
-      bodyMode: relay.wire.bodyMode,
-      to: outboundTo(envelope.to.hops, id),
-      ret: this.#returnStack(envelope.from, id),
-      typeName: relay.wire.typeName,
-      // The asker's correlation passes through unchanged: it is only ever read at the ends.
-      correlation: relay.wire.correlation ?? 0,
-      trace: relay.wire.trace,
-      space,
-      body: relay.wire.body,
-    });
-    if (result.type === 'refused') {
-      this.#undeliverable(envelope, `${result.reason}: ${result.detail}`);
-      return;
-    }
-    this.#outbound.queued();
+    this.#frame(
+      {
+        bodyMode: relay.wire.bodyMode,
+        to: outboundTo(envelope.to.hops, id),
+        ret: this.#returnStack(envelope.from, id),
+        typeName: relay.wire.typeName,
+        // The asker's correlation passes through unchanged: it is only ever read at the ends.
+        correlation: relay.wire.correlation ?? 0,
+        trace: relay.wire.trace,
+        space,
+        body: relay.wire.body,
+      },
+      envelope,
+    );
   }
 
   /**
@@ -725,7 +743,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
 
   /** Whether a message may be queued now; if not it becomes a dead letter. */
   #admit(envelope: Envelope): boolean {
-    const refusal = this.#phase === 'ended' ? 'connection closing' : this.#outbound.refusal();
+    const refusal =
+      this.#phase === 'ended' ? 'connection closing' : this.#outbound.refusal(envelope.priority);
     if (refusal === undefined) return true;
     this.#undeliverable(envelope, refusal);
     return false;
@@ -1032,6 +1051,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #fail(code: number, text: string): void {
     if (this.#phase === 'ended') return;
     this.#log.warn({ reason: closeReasonName(code) }, `closing connection: ${text}`);
+    this.#dropHeld('connection closed before the message was sent');
     for (const m of this.#wire.close(code, text))
       this.#unsent(m, 'connection closed before the message was sent');
     this.#outbound.flush();
@@ -1048,11 +1068,18 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       return;
     }
     const code = reason === 'stopped' ? CloseReason.GOING_AWAY : CloseReason.NORMAL;
+    // Held messages go before CLOSE, as everything else queued does.
+    this.#outbound.releaseHeld();
     for (const m of this.#wire.close(code, reason))
       this.#unsent(m, 'connection closed before the message was sent');
     this.#outbound.flushAll();
     if (this.#stream !== undefined) lingerThenDestroy(this.#stream);
     this.#finish('closed', reason, value);
+  }
+
+  /** Held messages that will never be framed now: a dead letter each. */
+  #dropHeld(detail: string): void {
+    for (const envelope of this.#outbound.dropHeld()) this.#undeliverable(envelope, detail);
   }
 
   #unsent(m: Parameters<typeof reportUnsent>[2], detail: string): void {
@@ -1084,6 +1111,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       });
     }
     // Messages still queued here never reached the stream: report each one.
+    this.#dropHeld(`connection ${reason} before the message was sent`);
     if (this.#wire.state !== 'closed') {
       for (const m of this.#wire.abandon())
         this.#unsent(m, `connection ${reason} before the message was sent`);
