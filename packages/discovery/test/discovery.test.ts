@@ -454,3 +454,41 @@ describe('retract', () => {
     expect(watcher.count(NotAvailable)).toBe(0);
   });
 });
+
+describe('directory access', () => {
+  it('admits only allowed keys to a directory, and a runtime pins the directory key', async () => {
+    const home = testRuntime();
+    const directoryIdentity = createIdentity();
+    const friend = createIdentity();
+    const directory = await startDirectory(home, {
+      port: 0,
+      identity: directoryIdentity,
+      allowedPeerKeys: [formatPublicKey(friend.publicKey)],
+    });
+    const withKeys = (identity: ReturnType<typeof createIdentity>, directoryKey: string) => {
+      const runtime = testRuntime({ messages });
+      configureDiscovery(runtime, { directory: directory.listening, identity, directoryKey });
+      return runtime;
+    };
+    const realKey = formatPublicKey(directoryIdentity.publicKey);
+    const pub = await publisher(withKeys(friend, realKey), 'echo');
+    await pub.waitFor(Published);
+    const sub = await subscriber(withKeys(friend, realKey), 'echo');
+    await pingThrough(sub, (await sub.next(Available)).from, 1);
+
+    // A stranger is refused by the directory; a friend pinning another key refuses it.
+    const stranger = withKeys(createIdentity(), realKey);
+    const outsider = await subscriber(stranger, 'echo');
+    await stranger.log.waitFor(
+      (line) => line.msg === 'not connected' && line['reason'] === 'not-authorized',
+      'the directory refused the stranger',
+    );
+    const misled = withKeys(friend, formatPublicKey(createIdentity().publicKey));
+    const pinned = await subscriber(misled, 'echo');
+    await misled.log.waitFor(
+      (line) => line.msg === 'not connected' && line['reason'] === 'peer-key-mismatch',
+      'the pin refused the directory',
+    );
+    expect(outsider.count(Available) + pinned.count(Available)).toBe(0);
+  });
+});
