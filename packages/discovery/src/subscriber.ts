@@ -230,13 +230,13 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
   };
 
   const reconsider = (match: Match): void => {
-    if (match.cleared) return;
     if (match.routes.size === 0 && match.current === undefined && match.pending === undefined) {
       matches.delete(match.id);
       self.cancelTimer(`retry:${match.id}`);
       self.cancelTimer(`hold:${match.id}`);
       return;
     }
+    if (match.cleared) return;
     const best = nearest(match);
     if (best === undefined) {
       if (match.current === undefined) retryLater(match);
