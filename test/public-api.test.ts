@@ -113,6 +113,7 @@ const PINNED: Record<string, readonly string[]> = {
     'priorityName',
     'renderValue',
     'requestCorrelation',
+    'typePriority',
     'unwrapBehavior',
   ],
   '@herald/net': [

@@ -1,4 +1,5 @@
 import type { Address, AnyMessage } from '@herald/codec';
+import { declaredPriority } from '@herald/codec/internal';
 
 /**
  * A message in flight: where it goes, who sent it (the return address), the message, its
@@ -94,6 +95,21 @@ export interface DeadLetter {
   readonly reason: DeadLetterReason;
   /** Extra context from the layer that gave up, e.g. a close reason. */
   readonly detail?: string;
+}
+
+/**
+ * The lane of a message of `type` sent without a priority: its type's declared one
+ * (`defineMessage(name, fields, { priority })`), else normal. A message that arrives from a
+ * peer takes this too: priority is a sender's choice within one process, and the wire does
+ * not carry it.
+ */
+export function typePriority(type: string): PriorityLevel {
+  const declared = declaredPriority(type);
+  return declared === undefined
+    ? PRIORITY_NORMAL
+    : declared === 'high'
+      ? PRIORITY_HIGH
+      : PRIORITY_LOW;
 }
 
 /** The lane of a user-facing priority name. */

@@ -14,6 +14,7 @@ export {
   PRIORITY_NORMAL,
   priorityLevel,
   priorityName,
+  typePriority,
   type PriorityLevel,
   answerCorrelation,
   isAnswer,

@@ -9,7 +9,6 @@ import {
   type AnyMessageType,
   type Catalogue,
 } from '@herald/codec';
-import { declaredPriority } from '@herald/codec/internal';
 import { StateMachine } from 'xstate';
 import type { Logger } from 'pino';
 import {
@@ -36,6 +35,7 @@ import {
   PRIORITY_LOW,
   PRIORITY_NORMAL,
   requestCorrelation,
+  typePriority,
   type PriorityLevel,
   type DeadLetter,
   type DeadLetterReason,
@@ -452,15 +452,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
       if (options.priority !== undefined) priority = checkedPriority(options.priority);
       if (options.trace !== undefined) trace = checkedTrace(options.trace);
     }
-    if (priority === undefined) {
-      const declared = declaredPriority(message.type);
-      priority =
-        declared === undefined
-          ? PRIORITY_NORMAL
-          : declared === 'high'
-            ? PRIORITY_HIGH
-            : PRIORITY_LOW;
-    }
+    if (priority === undefined) priority = typePriority(message.type);
     return this.deliver(new Envelope(to, from, message, correlation, priority, trace));
   }
 

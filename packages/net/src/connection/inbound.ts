@@ -26,7 +26,7 @@ import {
   type CodecStream,
 } from '@herald/codec';
 import { Terminated, Unwatch, Watch, type Self } from '@herald/runtime';
-import { Envelope } from '@herald/runtime/internal';
+import { Envelope, typePriority } from '@herald/runtime/internal';
 import { Undeliverable } from '../messages.js';
 import type { Network } from '../network.js';
 import { inboundAddress, RETURNING_HOME, type WireMessage } from '../wire/index.js';
@@ -193,9 +193,10 @@ export class InboundRouter {
     if (host.debug())
       host.logDebug({ to: to.toString(), from: from.toString(), type: typeName }, 'forwarded');
     // Delivered with its correlation, so an answer finds its ask and a request its answer,
-    // and with its trace context, so the handling joins the sender's trace.
+    // and with its trace context, so the handling joins the sender's trace. Its lane here
+    // is its type's declared priority (the wire does not carry a sender's choice).
     self.runtime.deliver(
-      new Envelope(to, from, message, wire.correlation ?? 0, undefined, wire.trace),
+      new Envelope(to, from, message, wire.correlation ?? 0, typePriority(typeName), wire.trace),
     );
   }
 
