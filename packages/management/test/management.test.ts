@@ -6,14 +6,28 @@
 import { defineMessage, t } from '@herald/codec';
 import {
   Connected,
+  GroupUpdate,
   NotConnected,
+  Ready,
   connect,
+  connectTo,
   connections,
+  createGroup,
   createIdentity,
   formatPublicKey,
+  groupTable,
+  groups,
+  type GroupTable,
+  type GroupView,
 } from '@herald/net';
 import type { Self } from '@herald/runtime';
-import { closeTestRuntimes, testRuntime, waitFor, welcomingServer } from '@herald/testing';
+import {
+  closeTestRuntimes,
+  spawnProbe,
+  testRuntime,
+  waitFor,
+  welcomingServer,
+} from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   Actors,
@@ -22,7 +36,9 @@ import {
   Failed,
   GetActors,
   GetConnections,
+  GetGroups,
   GetSnapshot,
+  Groups,
   GetStatus,
   GetSubscriptions,
   LogLevelSet,
@@ -206,14 +222,46 @@ describe('management endpoint', () => {
     expect((result as NotConnected).reason).toBe('peer-key-mismatch');
   });
 
+  it('lists groups with their members and readiness', async () => {
+    const { port } = await welcomingServer(testRuntime({ name: 'server' }));
+    const rt = testRuntime({ name: 'grouped' });
+    const endpoint = await openManagement(rt, { http: false });
+    endpoints.push(endpoint);
+    const table = groupTable({ billing: connectTo({ host: '127.0.0.1', port }) });
+    let group: GroupView<typeof table extends GroupTable<infer T> ? T : never> | undefined;
+    const owner = await spawnProbe(rt, {
+      name: 'owner',
+      onStart: (self) => {
+        group = createGroup(self, table);
+      },
+      onMessage: (message) => {
+        if (GroupUpdate.is(message)) group?.update(message);
+      },
+    });
+    await owner.next(Ready);
+    const answer = await rt.ask(endpoint.actor, GetGroups({}), [Groups], { timeout: 5_000 });
+    expect(Groups.is(answer)).toBe(true);
+    const [listed] = (answer as Groups).groups;
+    expect((answer as Groups).total).toBe(1);
+    expect(listed).toMatchObject({ address: groups(rt)[0]!.address.toString(), ready: true });
+    expect(listed!.members).toEqual([
+      { name: 'billing', state: 'up', address: expect.stringMatching(/^<[0-9a-f]+>$/) as unknown },
+    ]);
+  });
+
   it('answers local actors without any listener when there are no operators', async () => {
     const rt = testRuntime({ name: 'local' });
-    const endpoint = await openManagement(rt, { http: false });
+    const topic = { kind: 'topic', subject: 'orders.*', subscriber: '<00000005>' };
+    const endpoint = await openManagement(rt, { http: false, subscriptions: () => [topic] });
     endpoints.push(endpoint);
     expect(endpoint.herald).toBeUndefined();
     expect(endpoint.url).toBeUndefined();
     const status = await rt.ask(endpoint.actor, GetStatus(), [Status], { timeout: 5_000 });
     expect(status).toMatchObject({ type: Status.type, name: 'local', connections: 0 });
+    const listed = await rt.ask(endpoint.actor, GetSubscriptions({}), [Subscriptions], {
+      timeout: 5_000,
+    });
+    expect(listed).toMatchObject({ subscriptions: [topic], total: 1 });
   });
 
   it('checks its options before opening anything', async () => {
