@@ -31,6 +31,7 @@ export { Ack, Delivered, NotDelivered, Reliable, patternMessages } from './messa
 export {
   PeerSet,
   describePeer,
+  isPeerEvent,
   peerEventTypes,
   type Peer,
   type PeerChange,
@@ -89,6 +90,7 @@ export {
   TransferFailed,
   TransferOffer,
   TransferProgress,
+  transferFailed,
   transferMessages,
   type TransferFailureReason,
   type TransferOutcome,

@@ -36,6 +36,7 @@ import {
   TransferFailed,
   TransferOffer,
   TransferProgress,
+  transferFailed,
   type TransferFailureReason,
   type TransferOutcome,
 } from './messages.js';
@@ -340,7 +341,7 @@ export class Incoming {
   #fail(self: Self, reason: TransferFailureReason, detail: string, tell: boolean): void {
     if (this.#phase === 'done') return;
     this.#phase = 'done';
-    const failed = TransferFailed({
+    const failed = transferFailed({
       id: this.#id,
       name: this.#name,
       direction: 'receive',

@@ -167,6 +167,27 @@ export const TransferFailed = defineFault(
 );
 export type TransferFailed = MessageOf<typeof TransferFailed>;
 
+/**
+ * A TransferFailed whose explanation names the file, the reason and the detail, so a main
+ * actor that returns it exits with a line that says what went wrong.
+ */
+export function transferFailed(values: {
+  readonly id: string;
+  readonly name: string;
+  readonly direction: 'send' | 'receive';
+  readonly reason: TransferFailureReason;
+  readonly detail: string;
+  readonly bytes: number;
+}): TransferFailed {
+  const detail = values.detail.slice(0, 1024);
+  const verb = values.direction === 'send' ? 'sending' : 'receiving';
+  return TransferFailed({
+    ...values,
+    detail,
+    explanation: `${verb} ${values.name} failed: ${values.reason} (${detail})`,
+  });
+}
+
 /** A transfer's outcome. */
 export type TransferOutcome = TransferCompleted | TransferFailed;
 

@@ -24,7 +24,7 @@ import {
 import { badName, destinationOf, intOption, isTransferId } from './checks.js';
 import {
   TransferCompleted,
-  TransferFailed,
+  transferFailed,
   TransferOffer,
   type TransferFailureReason,
 } from './messages.js';
@@ -118,7 +118,7 @@ class FileReceiver {
     const refuse = (reason: TransferFailureReason, detail: string): void => {
       self.replyTo(
         envelope,
-        TransferFailed({
+        transferFailed({
           id: isTransferId(offer.id) ? offer.id : 'invalid',
           name: badName(offer.name) === undefined ? offer.name : 'invalid',
           direction: 'receive',

@@ -41,6 +41,7 @@ import {
   TransferFailed,
   TransferOffer,
   TransferProgress,
+  transferFailed,
   type TransferFailureReason,
   type TransferOutcome,
 } from './messages.js';
@@ -504,7 +505,7 @@ class Sender {
   }
 
   #failed(reason: TransferFailureReason, detail: string): TransferFailed {
-    return TransferFailed({
+    return transferFailed({
       id: this.#id,
       name: this.#s.name,
       direction: 'send',
