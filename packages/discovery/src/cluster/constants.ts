@@ -25,6 +25,12 @@ export const DEFAULT_NATS_RETRY_MS = 500;
 /** Time a KV request (put, delete, watch set-up) may take before it is retried. */
 export const DEFAULT_NATS_REQUEST_TIMEOUT_MS = 2_000;
 
+/**
+ * Largest size of the bucket (all listings with their overhead): what writers can make every
+ * watcher of a broad search hold is bounded. Puts beyond it fail (and are reported).
+ */
+export const DEFAULT_NATS_MAX_BUCKET_BYTES = 64 * 1024 * 1024;
+
 /** Largest listing value read from the bucket; larger values are ignored as hostile. */
 export const MAX_LISTING_BYTES = 64 * 1024;
 

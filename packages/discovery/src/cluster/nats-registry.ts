@@ -37,6 +37,7 @@ import type { Listing, Registry, Search } from '../registry.js';
 import { checkName, compileSearch, type NameMatcher } from '../search.js';
 import {
   DEFAULT_NATS_BUCKET,
+  DEFAULT_NATS_MAX_BUCKET_BYTES,
   DEFAULT_NATS_RECONNECT_WAIT_MS,
   DEFAULT_NATS_REQUEST_TIMEOUT_MS,
   DEFAULT_NATS_RETRY_MS,
@@ -72,6 +73,11 @@ export interface NatsRegistryOptions {
    * to create the bucket sets its max age).
    */
   readonly ttlMs?: number;
+  /**
+   * Largest size of the bucket when this registry creates it; default
+   * {@link DEFAULT_NATS_MAX_BUCKET_BYTES}. Puts beyond it fail (reported to onError).
+   */
+  readonly maxBucketBytes?: number;
   /** Time between heartbeats; default ttlMs / {@link NATS_HEARTBEATS_PER_TTL}. */
   readonly heartbeatMs?: number;
   /** Wait between reconnect attempts (own connection only); default {@link DEFAULT_NATS_RECONNECT_WAIT_MS}. */
@@ -143,6 +149,7 @@ export class NatsRegistry implements Registry {
   /** Retry timers of puts that failed while connected, by listing id. */
   readonly #retrying = new Map<string, TimerHandle>();
   readonly #timeoutMs: number;
+  readonly #maxBucketBytes: number;
   readonly #watches = new Set<Watch>();
   #kv: Promise<KV>;
   #connected = true;
@@ -159,6 +166,7 @@ export class NatsRegistry implements Registry {
       options.heartbeatMs ?? Math.max(1, Math.floor(this.#ttlMs / NATS_HEARTBEATS_PER_TTL));
     this.#retryMs = options.retryMs ?? DEFAULT_NATS_RETRY_MS;
     this.#timeoutMs = options.timeoutMs ?? DEFAULT_NATS_REQUEST_TIMEOUT_MS;
+    this.#maxBucketBytes = options.maxBucketBytes ?? DEFAULT_NATS_MAX_BUCKET_BYTES;
     this.#clock = options.clock ?? systemClock;
     this.#onError = options.onError ?? (() => {});
     this.#kv = Promise.resolve(kv);
@@ -441,7 +449,11 @@ export class NatsRegistry implements Registry {
     let kv: KV | undefined;
     while (kv === undefined && this.#connected && !this.#closed) {
       try {
-        kv = await openBucket(this.#nc, this.#bucket, this.#ttlMs, this.#timeoutMs);
+        kv = await openBucket(this.#nc, this.#bucket, {
+          ttlMs: this.#ttlMs,
+          timeoutMs: this.#timeoutMs,
+          maxBucketBytes: this.#maxBucketBytes,
+        });
       } catch (error) {
         this.#onError(asError(error));
         await new Promise<void>((resolve) => this.#clock.setTimeout(resolve, this.#retryMs));
@@ -465,15 +477,16 @@ export class NatsRegistry implements Registry {
 async function openBucket(
   nc: NatsConnection,
   bucket: string,
-  ttlMs: number,
-  timeoutMs: number,
+  limits: { readonly ttlMs: number; readonly timeoutMs: number; readonly maxBucketBytes: number },
 ): Promise<KV> {
+  const timeoutMs = limits.timeoutMs;
   const views = nc.jetstream({ timeout: timeoutMs }).views;
   try {
     return await views.kv(bucket, {
       history: 1,
-      ttl: ttlMs,
+      ttl: limits.ttlMs,
       maxValueSize: MAX_LISTING_BYTES,
+      max_bytes: limits.maxBucketBytes,
       timeout: timeoutMs,
     });
   } catch (error) {
@@ -497,6 +510,7 @@ export async function createNatsRegistry(options: NatsRegistryOptions): Promise<
   checkWhole('reconnectWaitMs', options.reconnectWaitMs, 1);
   checkWhole('retryMs', options.retryMs, 1);
   checkWhole('timeoutMs', options.timeoutMs, 1);
+  checkWhole('maxBucketBytes', options.maxBucketBytes, 1024);
   const ttlMs = options.ttlMs ?? DEFAULT_NATS_TTL_MS;
   if (options.heartbeatMs !== undefined && options.heartbeatMs >= ttlMs)
     throw new DiscoveryError(
@@ -520,12 +534,11 @@ export async function createNatsRegistry(options: NatsRegistryOptions): Promise<
       ...(options.name !== undefined ? { name: options.name } : {}),
     }));
   try {
-    const kv = await openBucket(
-      nc,
-      bucket,
+    const kv = await openBucket(nc, bucket, {
       ttlMs,
-      options.timeoutMs ?? DEFAULT_NATS_REQUEST_TIMEOUT_MS,
-    );
+      timeoutMs: options.timeoutMs ?? DEFAULT_NATS_REQUEST_TIMEOUT_MS,
+      maxBucketBytes: options.maxBucketBytes ?? DEFAULT_NATS_MAX_BUCKET_BYTES,
+    });
     return new NatsRegistry(nc, options.connection === undefined, options, kv);
   } catch (error) {
     if (options.connection === undefined) await nc.close();
