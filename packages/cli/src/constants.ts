@@ -41,3 +41,9 @@ export const DEFAULT_TOP_INTERVAL_MS = 1_000;
 
 /** Rows `herald top` keeps for its header and section titles when it fits actors to a terminal. */
 export const TOP_RESERVED_ROWS = 12;
+
+/** Characters of the progress bar between its brackets. */
+export const PROGRESS_BAR_WIDTH = 30;
+
+/** A progress notice at least every this many bytes, by default (send-file, receive-file). */
+export const DEFAULT_PROGRESS_BYTES = 1024 * 1024;

@@ -17,7 +17,9 @@ import { chatCommand } from './commands/chat.js';
 import { keygenCommand } from './commands/keygen.js';
 import { listenCommand } from './commands/listen.js';
 import { pingCommand } from './commands/ping.js';
+import { receiveFileCommand } from './commands/receive-file.js';
 import { runCommand } from './commands/run.js';
+import { sendFileCommand } from './commands/send-file.js';
 import { requestCommand, sendCommand } from './commands/send.js';
 import { statusCommand } from './commands/status.js';
 import { topCommand } from './commands/top.js';
@@ -36,6 +38,8 @@ export const commands: readonly Command[] = [
   benchCommand,
   statusCommand,
   topCommand,
+  sendFileCommand,
+  receiveFileCommand,
 ];
 
 /** Width of the synopsis column in the usage. */
