@@ -28,7 +28,7 @@ import {
   type PeerInfo,
   type SessionFrame,
 } from '@herald/net';
-import { Any, Stop, Terminated, type Address, type Self } from '@herald/runtime';
+import { Any, Completed, Stop, Terminated, type Address, type Self } from '@herald/runtime';
 import { randomUUID } from 'node:crypto';
 import { networkInterfaces } from 'node:os';
 import { keyToHex } from './keys.js';
@@ -50,6 +50,7 @@ import type { Endpoint, Listing } from './registry.js';
 import { clusterFor, linkFor, stateOf } from './state.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { relaySubjectOf } from './cluster/index.js';
+import { spawnSession } from './process-session.js';
 import { SCOPE_RANK } from './scopes.js';
 
 export interface PublisherParams {
@@ -72,7 +73,8 @@ interface Route {
   readonly peer: Address;
   /** The subscribing agent, for a process route. */
   readonly agent?: Address;
-  cleared?: { value: unknown };
+  /** This side's session of a process route (network sessions belong to their proxy). */
+  readonly session?: Address;
 }
 
 export async function publishingAgent(self: Self, p: PublisherParams): Promise<unknown> {
@@ -247,24 +249,51 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
           );
           continue;
         }
+        const opened = new Date(self.runtime.clock.now());
+        const session =
+          p.session === undefined ? undefined : spawnSession(self, p.session, m.subscriber, opened);
+        const peer = session ?? m.subscriber;
         routes.set(m.subscriber.toString(), {
           remote: m.subscriber,
-          peer: m.subscriber,
+          peer,
           agent: m.agent,
+          ...(session === undefined ? {} : { session }),
         });
         self.watch(m.agent);
-        self.send(m.agent, Attached({ publisher: p.owner, agent: self.address }));
+        self.send(m.agent, Attached({ publisher: session ?? p.owner, agent: self.address }));
         self.forward(
           p.owner,
           Delivered({
             name: p.name,
             listing: id,
             scope: 'process',
-            opened: new Date(self.runtime.clock.now()),
+            opened,
             remote: m.subscriber,
+            ...(session === undefined ? {} : { session }),
             agent: self.address,
           }),
-          m.subscriber,
+          peer,
+        );
+      } else if (Completed.is(m)) {
+        // A process route's session ended: its value ends the route, as on a connection.
+        const route = [...routes.values()].find((r) => r.session?.equals(self.returnAddress));
+        if (route === undefined || route.agent === undefined) continue;
+        routes.delete(route.remote.toString());
+        self.unwatch(route.agent);
+        self.send(
+          route.agent,
+          Detach({ subscriber: route.remote, publisher: route.peer, value: m.value }),
+        );
+        self.forward(
+          p.owner,
+          Cleared({
+            name: p.name,
+            listing: id,
+            remote: route.peer,
+            reason: 'session-completed',
+            value: m.value,
+          }),
+          route.peer,
         );
       } else if (Detach.is(m) || Terminated.is(m)) {
         const key = Detach.is(m) ? m.subscriber.toString() : findByAgent(routes, m.address);
@@ -272,6 +301,7 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
         if (route === undefined || key === undefined) continue;
         routes.delete(key);
         if (route.agent !== undefined) self.unwatch(route.agent);
+        if (route.session !== undefined) self.stop(route.session);
         self.forward(
           p.owner,
           Dropped({
@@ -292,9 +322,10 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
         } else {
           routes.delete(route.remote.toString());
           self.unwatch(route.agent);
+          if (route.session !== undefined) self.stop(route.session);
           self.send(
             route.agent,
-            Detach({ subscriber: route.remote, publisher: p.owner, value: m.value }),
+            Detach({ subscriber: route.remote, publisher: route.peer, value: m.value }),
           );
           self.forward(
             p.owner,
@@ -309,8 +340,10 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
           );
         }
       } else {
-        // A subscriber's own message (no session): to the application, reply path intact.
-        self.forward(p.owner, m, self.returnAddress);
+        // A subscriber's own message: to the application (or, on a process route with a
+        // session, to that session), reply path intact.
+        const route = routes.get(self.returnAddress.toString());
+        self.forward(route?.session ?? p.owner, m, self.returnAddress);
       }
     }
   } finally {

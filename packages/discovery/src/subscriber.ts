@@ -26,7 +26,7 @@ import {
   type ConnectOptions,
   type SessionFrame,
 } from '@herald/net';
-import { Any, Stop, Terminated, Timer, type Address, type Self } from '@herald/runtime';
+import { Any, Completed, Stop, Terminated, Timer, type Address, type Self } from '@herald/runtime';
 import { hexToPrintable } from './keys.js';
 import {
   Attach,
@@ -43,6 +43,7 @@ import {
   type Scope,
 } from './messages.js';
 import type { Endpoint, Listing, Search } from './registry.js';
+import { spawnSession } from './process-session.js';
 import { SCOPE_RANK } from './scopes.js';
 import { describeSearch } from './search.js';
 import { clusterFor, linkFor, stateOf } from './state.js';
@@ -81,8 +82,14 @@ interface Conn {
   readonly key: Address;
   readonly process: boolean;
   state: 'connecting' | 'open';
-  /** What the application was given as the peer. */
+  /** What the application was given as the peer (its return address). */
   peer?: Address;
+  /** The far end as Available names it (`remote`). */
+  remote?: Address;
+  /** This side's session of a process route. */
+  session?: Address;
+  /** What a process route's publisher was told the subscriber is (its session, or the owner). */
+  attachedAs?: Address;
   /** Replaced by a nearer route: its end is not news to the application. */
   superseded: boolean;
 }
@@ -168,12 +175,19 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
 
   const open = (match: Match, route: Route): Conn => {
     let key: Address;
+    let session: Address | undefined;
     if (route.agent !== undefined) {
       key = route.agent;
+      // The session talks to the publishing agent until the publisher's end is known; the
+      // agent passes its messages on with their return address.
+      session =
+        p.session === undefined
+          ? undefined
+          : spawnSession(self, p.session, route.agent, new Date(clock.now()));
       self.send(
         route.agent,
         Attach({
-          subscriber: p.owner,
+          subscriber: session ?? p.owner,
           agent: me,
           ...(identityHex === undefined ? {} : { identity: identityHex }),
         }),
@@ -205,6 +219,8 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       process: route.agent !== undefined,
       state: 'connecting',
       superseded: false,
+      ...(session === undefined ? {} : { session, attachedAs: session }),
+      ...(route.agent === undefined || session !== undefined ? {} : { attachedAs: p.owner }),
     };
     conns.set(key.toString(), conn);
     return conn;
@@ -269,6 +285,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     conns.delete(conn.key.toString());
     const match = conn.match;
     if (conn.process) self.unwatch(conn.key);
+    if (conn.session !== undefined && self.runtime.isAlive(conn.session)) self.stop(conn.session);
     const route = match.routes.get(conn.route);
     if (match.pending === conn) {
       match.pending = undefined;
@@ -299,10 +316,18 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     retryLater(match);
   };
 
-  const opened = (conn: Conn, peer: Address, at: Date, peerKey: string | undefined): void => {
+  const opened = (
+    conn: Conn,
+    remote: Address,
+    session: Address | undefined,
+    at: Date,
+    peerKey: string | undefined,
+  ): void => {
     const match = conn.match;
+    const peer = session ?? remote;
     conn.state = 'open';
     conn.peer = peer;
+    conn.remote = remote;
     if (match.pending === conn) {
       const old = match.current;
       match.current = conn;
@@ -314,7 +339,11 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
           self.unwatch(old.key);
           self.send(
             old.key,
-            Detach({ subscriber: p.owner, publisher: old.peer ?? old.key, value: 'promoted' }),
+            Detach({
+              subscriber: old.attachedAs ?? p.owner,
+              publisher: old.remote ?? old.key,
+              value: 'promoted',
+            }),
           );
         } else {
           self.send(old.key, Close({ value: 'promoted' }));
@@ -329,8 +358,8 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
         scope: conn.scope,
         listing: match.id,
         opened: at,
-        remote: peer,
-        ...(peer.equals(conn.key) || conn.process ? {} : { session: peer }),
+        remote,
+        ...(session === undefined ? {} : { session }),
         ...(peerKey === undefined ? {} : { peerKey }),
         agent: me,
       }),
@@ -406,12 +435,25 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
         listed(m);
       } else if (Connected.is(m)) {
         const conn = conns.get(m.remote.toString());
-        if (conn !== undefined) opened(conn, m.session ?? m.remote, m.opened, m.peerKey);
+        if (conn !== undefined) opened(conn, m.remote, m.session, m.opened, m.peerKey);
       } else if (Attached.is(m)) {
         const conn = conns.get(m.agent.toString());
         if (conn === undefined) continue;
         self.watch(m.agent);
-        opened(conn, m.publisher, new Date(clock.now()), undefined);
+        opened(conn, m.publisher, conn.session, new Date(clock.now()), undefined);
+      } else if (Completed.is(m)) {
+        // A process route's session ended: its value ends the route, as on a connection.
+        const conn = [...conns.values()].find((c) => c.session?.equals(self.returnAddress));
+        if (conn === undefined) continue;
+        self.send(
+          conn.key,
+          Detach({
+            subscriber: conn.attachedAs ?? p.owner,
+            publisher: conn.remote ?? conn.key,
+            value: m.value,
+          }),
+        );
+        ended(conn, 'session-completed', false, m.value);
       } else if (NotConnected.is(m)) {
         const conn = conns.get(self.returnAddress.toString());
         if (conn !== undefined) ended(conn, m.reason, true);
@@ -438,13 +480,20 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
         reconsider(match);
       } else if (Clear.is(m)) {
         const conn = [...conns.values()].find(
-          (c) => c.peer?.equals(m.remote) === true || c.key.equals(m.remote),
+          (c) =>
+            c.peer?.equals(m.remote) === true ||
+            c.remote?.equals(m.remote) === true ||
+            c.key.equals(m.remote),
         );
         if (conn === undefined) continue;
         if (conn.process) {
           self.send(
             conn.key,
-            Detach({ subscriber: p.owner, publisher: conn.peer ?? conn.key, value: m.value }),
+            Detach({
+              subscriber: conn.attachedAs ?? p.owner,
+              publisher: conn.remote ?? conn.key,
+              value: m.value,
+            }),
           );
           ended(conn, 'closed-by-request', false, m.value);
         } else {
@@ -464,7 +513,11 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
       if (conn.process) {
         self.send(
           conn.key,
-          Detach({ subscriber: p.owner, publisher: conn.peer ?? conn.key, value: undefined }),
+          Detach({
+            subscriber: conn.attachedAs ?? p.owner,
+            publisher: conn.remote ?? conn.key,
+            value: undefined,
+          }),
         );
       }
     }

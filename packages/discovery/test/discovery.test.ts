@@ -313,23 +313,26 @@ describe('directory bounds', () => {
   });
 });
 
+/** The publisher's session answers Ping with ten times n. */
+async function answering(self: Self): Promise<void> {
+  for (;;) {
+    const ping = await self.receive(Ping);
+    self.reply(Pong({ n: ping.n * 10 }));
+  }
+}
+
+/** The subscriber's session pings once and returns the Pong. */
+async function asking(self: Self, context: SessionContext): Promise<unknown> {
+  self.send(context.remote, Ping({ n: 4 }));
+  return self.receive(Pong);
+}
+
 describe('sessions per match', () => {
   it('gives each route a session on both sides; Available and Delivered carry them as the peer', async () => {
     const home = testRuntime();
     const directory = await startDirectory(home, { port: 0 });
     const a = runtimeAt(directory);
     const b = runtimeAt(directory);
-    // The publisher's session answers Ping; the subscriber's session pings once and returns the Pong.
-    async function answering(self: Self): Promise<void> {
-      for (;;) {
-        const ping = await self.receive(Ping);
-        self.reply(Pong({ n: ping.n * 10 }));
-      }
-    }
-    async function asking(self: Self, context: SessionContext): Promise<unknown> {
-      self.send(context.remote, Ping({ n: 4 }));
-      return self.receive(Pong);
-    }
     const pub = await publisher(a, 'echo', { session: sessionOf(answering) });
     await pub.waitFor(Published);
     const sub = await subscriber(b, 'echo', { session: sessionOf(asking) });
@@ -342,6 +345,34 @@ describe('sessions per match', () => {
     const cleared = await sub.next(Cleared);
     expect(cleared.message.value).toMatchObject({ type: 'test.Pong', n: 40 });
     await pub.next(Dropped);
+  });
+
+  it('gives a process route sessions too: the same calls, no connection', async () => {
+    const runtime = runtimeAt();
+    const pub = await publisher(runtime, 'echo', {
+      scope: 'process',
+      session: sessionOf(answering),
+    });
+    await pub.waitFor(Published);
+    const sub = await subscriber(runtime, 'echo', {
+      scope: 'process',
+      session: sessionOf(asking),
+    });
+    const available = await sub.next(Available);
+    expect(available.from.equals(available.message.session!)).toBe(true);
+    const delivered = await pub.next(Delivered);
+    expect(delivered.from.equals(delivered.message.session!)).toBe(true);
+    const cleared = await sub.next(Cleared);
+    expect(cleared.message).toMatchObject({
+      reason: 'session-completed',
+      value: { type: 'test.Pong', n: 40 },
+    });
+    await pub.next(Dropped);
+    // A subscriber without a session talks to the publisher's session directly.
+    const plain = await subscriber(runtime, 'echo', { scope: 'process' });
+    const route = await plain.next(Available);
+    plain.self.send(route.from, Ping({ n: 5 }));
+    expect((await plain.next(Pong)).message.n).toBe(50);
   });
 });
 
