@@ -46,13 +46,7 @@ import {
   allPatternMessages,
 } from './messages.js';
 import { checkCount, checkNumber } from './options.js';
-import {
-  PeerSet,
-  describePeer,
-  peerEventTypes,
-  type Peer,
-  type PeerDescription,
-} from './peer-set.js';
+import { PeerSet, describePeer, isPeerEvent, type Peer, type PeerDescription } from './peer-set.js';
 
 /** `all`: every peer (publish); `round-robin`: one peer, the next in turn that is not congested. */
 export type SendMode = 'all' | 'round-robin';
@@ -115,7 +109,7 @@ export interface Outlet {
   send(message: AnyMessage, options?: OutletSendOptions): string;
   /**
    * Feeds a peer event the owner received (Accepted, Connected, Closed, Abandoned,
-   * Congested, Drained, GroupUpdate) to the peer set; call it right after receiving (it
+   * Congested, Drained, GroupUpdate, discovery's Available / NotAvailable) to the peer set; call it right after receiving (it
    * reads the owner's return address). Returns whether the message was a peer event.
    */
   observe(message: AnyMessage): boolean;
@@ -529,7 +523,7 @@ class OutletHandler implements Handler {
     } else if (Timer.is(message) && message.key === RETRY_TIMER) {
       core.timerDue = undefined;
       this.#retry(self);
-    } else if (peerEventTypes.some((type) => type.is(message))) {
+    } else if (isPeerEvent(message)) {
       applyPeerEvent(core, message, envelope.from);
       this.pump(self);
     } else {
@@ -803,7 +797,7 @@ export function createOutlet(self: Self, options: OutletOptions = {}): Outlet {
       return id;
     },
     observe(message) {
-      if (!peerEventTypes.some((type) => type.is(message))) return false;
+      if (!isPeerEvent(message)) return false;
       applyPeerEvent(core, message, self.returnAddress);
       kick();
       return true;

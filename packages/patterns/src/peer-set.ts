@@ -1,8 +1,8 @@
 /**
  * The set of peers a send mode chooses from. It is fed by what the application already
  * receives: a group's GroupUpdate, a listener's or connector's Accepted / Connected and
- * Closed / Abandoned, a proxy's Congested / Drained, or by hand (`add` / `remove`) for the
- * matches of a discovery subscription or any other source.
+ * Closed / Abandoned, a proxy's Congested / Drained, a discovery subscription's Available /
+ * NotAvailable, or by hand (`add` / `remove`) for any other source.
  *
  * Each peer has an address to send to, the connection behind it (`remote`, for matching
  * Closed / Congested), and up to two ways to be named: `identity`, the public key the peer
@@ -57,7 +57,7 @@ interface MutablePeer {
 
 const NONE: PeerChange = { kind: 'none' };
 
-/** The peer-set messages `PeerSet.apply` understands. */
+/** The peer-set messages of @herald/net that `PeerSet.apply` understands. */
 export const peerEventTypes = [
   Accepted,
   Connected,
@@ -68,9 +68,55 @@ export const peerEventTypes = [
   GroupUpdate,
 ] as const;
 
+/**
+ * A discovery subscription's match (`herald.discovery.Available` of @herald/discovery),
+ * recognised by its shape so that this package does not depend on discovery: the service
+ * `name`, the `listing` id, the connection (`remote`) and the publisher's proven key.
+ */
+interface DiscoveryAvailable {
+  readonly type: 'herald.discovery.Available';
+  readonly name: string;
+  readonly listing: string;
+  readonly remote: Address;
+  readonly peerKey?: string;
+}
+
+/** A subscription's match that went away (`herald.discovery.NotAvailable`). */
+interface DiscoveryNotAvailable {
+  readonly type: 'herald.discovery.NotAvailable';
+  readonly listing: string;
+}
+
+function isAvailable(message: AnyMessage): message is AnyMessage & DiscoveryAvailable {
+  const m = message as Partial<DiscoveryAvailable>;
+  return (
+    m.type === 'herald.discovery.Available' &&
+    typeof m.name === 'string' &&
+    typeof m.listing === 'string' &&
+    typeof m.remote === 'object' &&
+    m.remote !== null
+  );
+}
+
+function isNotAvailable(message: AnyMessage): message is AnyMessage & DiscoveryNotAvailable {
+  const m = message as Partial<DiscoveryNotAvailable>;
+  return m.type === 'herald.discovery.NotAvailable' && typeof m.listing === 'string';
+}
+
+/** Whether `PeerSet.apply` would look at `message` (a net peer event or a discovery match). */
+export function isPeerEvent(message: AnyMessage): boolean {
+  return (
+    peerEventTypes.some((type) => type.is(message)) ||
+    isAvailable(message) ||
+    isNotAvailable(message)
+  );
+}
+
 export class PeerSet {
   /** By address key, in arrival order (round-robin walks this order). */
   readonly #peers = new Map<string, MutablePeer>();
+  /** Discovery listing id → the address key of the peer it gave. */
+  readonly #listings = new Map<string, string>();
 
   get size(): number {
     return this.#peers.size;
@@ -149,6 +195,23 @@ export class PeerSet {
       if (peer.congested === congested) return NONE;
       peer.congested = congested;
       return { kind: congested ? 'congested' : 'drained', peer };
+    }
+    if (isAvailable(message)) {
+      const peer = this.add(message.remote, {
+        remote: message.remote,
+        name: message.name,
+        ...(message.peerKey === undefined ? {} : { identity: message.peerKey }),
+      });
+      this.#listings.set(message.listing, message.remote.key);
+      return { kind: 'added', peer };
+    }
+    if (isNotAvailable(message)) {
+      const key = this.#listings.get(message.listing);
+      this.#listings.delete(message.listing);
+      const peer = key === undefined ? undefined : this.#peers.get(key);
+      if (peer === undefined) return NONE;
+      this.#peers.delete(key!);
+      return { kind: 'removed', peer };
     }
     if (GroupUpdate.is(message)) {
       // A member's address is replaced as a whole: the old entry goes, the new one comes.

@@ -113,6 +113,44 @@ describe('outlet send modes', () => {
     expect(jobs(b!.plain.entries)).toEqual([1]);
   });
 
+  it("a discovery subscription's Available / NotAvailable add and remove peers (name and proven key)", async () => {
+    const runtime = testRuntime({ clock: new TestClock() });
+    const [a, b] = await Promise.all([spawnReceiver(runtime), spawnReceiver(runtime)]);
+    const { outlet } = await owner(runtime);
+    const available = (listing: string, remote: typeof a.address, peerKey?: string) => ({
+      type: 'herald.discovery.Available',
+      search: 'jobs',
+      name: 'jobs',
+      scope: 'host',
+      listing,
+      opened: new Date(0),
+      remote,
+      agent: remote,
+      ...(peerKey === undefined ? {} : { peerKey }),
+    });
+    expect(outlet.observe(available('L1', a.address, 'herald-x25519:AAA'))).toBe(true);
+    expect(outlet.observe(available('L2', b.address))).toBe(true);
+    expect(outlet.peers().map((p) => [p.name, p.identity])).toEqual([
+      ['jobs', 'herald-x25519:AAA'],
+      ['jobs', undefined],
+    ]);
+    outlet.send(Job({ n: 1 }), { identity: 'herald-x25519:AAA' });
+    await settle();
+    expect(jobs(a.plain.entries)).toEqual([1]);
+    const notAvailable = {
+      type: 'herald.discovery.NotAvailable',
+      search: 'jobs',
+      name: 'jobs',
+      listing: 'L1',
+      reason: 'gone',
+    };
+    outlet.observe(notAvailable);
+    expect(outlet.peers().map((p) => p.address.key)).toEqual([b.address.key]);
+    outlet.send(Job({ n: 2 }));
+    await settle();
+    expect(jobs(b.plain.entries)).toEqual([2]);
+  });
+
   it('with no peer: buffers up to the bound, refuses beyond it with NotDelivered, delivers the rest once', async () => {
     const runtime = testRuntime({ clock: new TestClock() });
     const { outlet, probe } = await owner(runtime, { bufferLimit: 2 });
