@@ -46,7 +46,12 @@ export {
 } from './diagnostics.js';
 export type { DeadLetter, DeadLetterReason, Envelope, Priority } from './envelope.js';
 export { ActorAborted, RuntimeError, type RuntimeErrorCode } from './errors.js';
-export type { InspectionEvent, InspectionListener } from './inspect.js';
+export type {
+  InspectionEvent,
+  InspectionListener,
+  XstateInspection,
+  XstateInspectionEvent,
+} from './inspect.js';
 export {
   LOG_FORMAT_ENV,
   createLogDestination,

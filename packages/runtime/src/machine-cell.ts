@@ -10,10 +10,17 @@
  * Actions reach Herald through the `herald` helpers (see machine.ts), which find this
  * actor from the action's `system`.
  */
-import { createActor, type AnyActor, type AnyStateMachine } from 'xstate';
+import {
+  createActor,
+  type AnyActor,
+  type AnyStateMachine,
+  type InspectionEvent as XstateEvent,
+} from 'xstate';
 import { QueuedCell } from './cell.js';
 import { microtask } from './scheduler.js';
 import type { Envelope } from './envelope.js';
+import type { XstateInspectionEvent } from './inspect.js';
+import { jsonSafe } from './json-safe.js';
 import { Aborted, Start, Stop } from './messages.js';
 import type { Self } from './self.js';
 
@@ -34,6 +41,10 @@ export class MachineCell extends QueuedCell {
       clock: this.core.clock,
       id: this.name,
       logger: (...args: unknown[]) => this.log.info({ args }, 'machine log'),
+      // Forwarded to runtime.inspect() listeners while there are any (else one check).
+      inspect: (event: XstateEvent) => {
+        if (this.core.inspecting) this.#forwardInspection(event);
+      },
     });
     this.#actor = actor;
     machineSelves.set(actor.system, this);
@@ -52,6 +63,58 @@ export class MachineCell extends QueuedCell {
       const snapshot = actor.getSnapshot();
       if (snapshot.status === 'active' && snapshot.can(Start())) actor.send(Start());
     });
+  }
+
+  /** xstate's inspection event as a JSON-safe `{ kind: 'xstate' }` inspection event. */
+  #forwardInspection(event: XstateEvent): void {
+    let out: XstateInspectionEvent;
+    const sessionId = event.actorRef.sessionId;
+    switch (event.type) {
+      case '@xstate.actor':
+        out = {
+          type: event.type,
+          rootId: event.rootId,
+          sessionId,
+          id: (event.actorRef as { id?: string }).id ?? sessionId,
+        };
+        break;
+      case '@xstate.event': {
+        const sourceId = event.sourceRef?.sessionId;
+        out = {
+          type: event.type,
+          rootId: event.rootId,
+          sessionId,
+          ...(sourceId === undefined ? {} : { sourceId }),
+          event: jsonSafe(event.event) as { type: string },
+        };
+        break;
+      }
+      case '@xstate.snapshot': {
+        const snapshot = event.snapshot as {
+          status: string;
+          value?: unknown;
+          context?: unknown;
+          output?: unknown;
+          error?: unknown;
+        };
+        const copy: Record<string, unknown> = { status: snapshot.status };
+        for (const key of ['value', 'context', 'output', 'error'] as const) {
+          const value = jsonSafe(snapshot[key]);
+          if (value !== undefined) copy[key] = value;
+        }
+        out = {
+          type: event.type,
+          rootId: event.rootId,
+          sessionId,
+          event: jsonSafe(event.event) as { type: string },
+          snapshot: copy as { status: string },
+        };
+        break;
+      }
+      default:
+        return; // transitions, microsteps, actions: not forwarded
+    }
+    this.core.emit({ kind: 'xstate', actor: this.address, event: out });
   }
 
   override stateLabel(): string | undefined {

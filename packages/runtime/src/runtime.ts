@@ -217,6 +217,8 @@ export interface RuntimeCore {
   ): boolean;
   /** The tracing hook, if one is installed. */
   readonly tracing: Tracing | undefined;
+  /** Whether any inspection listener is attached (machine actors forward xstate events). */
+  readonly inspecting: boolean;
   /** A fresh request correlation for an ask. */
   nextCorrelation(): number;
   /**
@@ -302,6 +304,10 @@ class HeraldRuntime implements Runtime, RuntimeCore {
 
   get size(): number {
     return this.#cells.size;
+  }
+
+  get inspecting(): boolean {
+    return this.#inspectors.length > 0;
   }
 
   get deadLetterCount(): number {

@@ -3,20 +3,22 @@
  * channels (docs/observability.md).
  */
 import diagnostics from 'node:diagnostics_channel';
-import { defineMessage, t } from '@herald/codec';
+import { defineMessage, t, type Address } from '@herald/codec';
 import {
   CHANNEL_ACTOR_CREATED,
   CHANNEL_ACTOR_DESTROYED,
   CHANNEL_DEAD_LETTER,
   CHANNEL_MESSAGE_DELIVERED,
+  herald,
   settle,
   Stop,
   withOptions,
   type Runtime,
   type Self,
+  type XstateInspection,
 } from '@herald/runtime';
 import { closeTestRuntimes, testRuntime } from '@herald/testing';
-import { setup } from 'xstate';
+import { assign, setup } from 'xstate';
 import { afterEach, describe, expect, it } from 'vitest';
 
 const Go = defineMessage('Go', {});
@@ -126,5 +128,65 @@ describe('diagnostics channels', () => {
     expect(dead).toHaveLength(1);
     expect(dead[0]?.['deadLetter']).toMatchObject({ to: echo, reason: 'no-such-actor' });
     expect(otherCreated).toEqual([]);
+  });
+});
+
+describe('xstate inspection', () => {
+  it('machine actors forward their xstate inspection events to runtime.inspect listeners, JSON-safe', async () => {
+    const runtime = testRuntime();
+    const events: XstateInspection[] = [];
+    runtime.inspect((event) => {
+      if (event.kind === 'xstate') events.push(event);
+    });
+    const Mark = defineMessage('Mark', { data: t.bytes() });
+    const keeper = setup({
+      types: {
+        context: {} as { marks: number; last: Uint8Array | undefined; owner: Address | undefined },
+        events: {} as ReturnType<typeof Mark> | { type: 'Go' },
+      },
+    }).createMachine({
+      id: 'keeper',
+      context: { marks: 0, last: undefined, owner: undefined },
+      initial: 'idle',
+      states: {
+        idle: {
+          on: {
+            Mark: {
+              target: 'marked',
+              actions: assign({
+                marks: ({ context }) => context.marks + 1,
+                last: ({ event }) => event.data,
+                owner: ({ self }) => herald.self({ system: self.system }).address,
+              }),
+            },
+          },
+        },
+        marked: {},
+      },
+    });
+    const actor = runtime.spawn(withOptions(keeper, { name: 'keeper' }));
+    await settle();
+    runtime.send(actor, Mark({ data: new Uint8Array(3) }));
+    await settle();
+    expect(events.every((e) => e.actor.equals(actor))).toBe(true);
+    const types = events.map((e) => e.event.type);
+    expect(types).toContain('@xstate.actor');
+    expect(types).toContain('@xstate.event');
+    const sent = events.find(
+      (e) => e.event.type === '@xstate.event' && e.event.event.type === 'Mark',
+    );
+    expect(sent?.event).toMatchObject({ event: { type: 'Mark', data: { bytes: 3 } } });
+    const last = events.filter((e) => e.event.type === '@xstate.snapshot').at(-1)?.event;
+    expect(last).toMatchObject({
+      type: '@xstate.snapshot',
+      event: { type: 'Mark' },
+      snapshot: {
+        status: 'active',
+        value: 'marked',
+        context: { marks: 1, last: { bytes: 3 }, owner: actor.toString() },
+      },
+    });
+    // Every event survives JSON unchanged.
+    for (const e of events) expect(JSON.parse(JSON.stringify(e.event))).toEqual(e.event);
   });
 });
