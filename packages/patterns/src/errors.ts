@@ -14,7 +14,12 @@ export type PatternsErrorCode =
   /** A durable outbox is at its bound on messages or bytes: the send was not stored. */
   | 'HERALD_ERR_OUTBOX_FULL'
   /** The embedded store could not be opened or read (corrupt record, wrong file). */
-  | 'HERALD_ERR_STORE';
+  | 'HERALD_ERR_STORE'
+  /**
+   * A transfer's source was used out of order (a stream read again from an earlier offset).
+   * Caught inside the sender and reported as TransferFailed `source-error`, never thrown out.
+   */
+  | 'HERALD_ERR_TRANSFER_SOURCE';
 
 /** Base class of every error thrown by @herald/patterns. */
 export class PatternsError extends HeraldError {

@@ -88,6 +88,8 @@ export class Incoming {
   /** Every write, in order: the next one starts when the last is done. */
   #writes: Promise<void> = Promise.resolve();
   #offers = 0;
+  /** Whether this actor opened a partial file (which a failure removes). */
+  #created = false;
   /** Whether this actor went on from a partial file an earlier one left (a restart). */
   #fromDisk = false;
   #lastProgress = -1;
@@ -105,17 +107,18 @@ export class Incoming {
   start(self: Self): void {
     self.startTimer(IDLE_TIMER, this.#s.idleMs);
     this.#open().then(
-      () => {
+      (exists) => {
         if (this.#phase !== 'opening') return;
+        if (exists) {
+          this.#fail(self, 'exists', `${this.#name} exists`, true);
+          return;
+        }
         this.#phase = 'receiving';
         const pending = this.#pendingOffer;
         this.#pendingOffer = undefined;
         if (pending !== undefined) this.#accept(self, pending.offer, pending.envelope);
       },
-      (error: unknown) => {
-        const exists = (error as { code?: string }).code === 'EEXIST';
-        this.#fail(self, exists ? 'exists' : 'write-error', errorText(error), true);
-      },
+      (error: unknown) => this.#fail(self, 'write-error', errorText(error), true),
     );
   }
 
@@ -145,11 +148,13 @@ export class Incoming {
 
   // ------------------------------------------------------------------ opening
 
-  /** Opens the partial file: resumes one of the same transfer, or starts afresh. */
-  async #open(): Promise<void> {
+  /**
+   * Opens the partial file: resumes one of the same transfer, or starts afresh. True when
+   * the destination exists (and is not to be replaced): nothing is opened then.
+   */
+  async #open(): Promise<boolean> {
+    if (!this.#s.overwrite && (await exists(this.#destination))) return true;
     await mkdir(this.#s.partials, { recursive: true });
-    if (!this.#s.overwrite && (await exists(this.#destination)))
-      throw Object.assign(new Error(`${this.#name} exists`), { code: 'EEXIST' });
     const meta = await readMeta(this.#metaPath);
     if (
       meta !== undefined &&
@@ -160,6 +165,7 @@ export class Incoming {
       const handle = await open(this.#partPath, 'r+').catch(() => undefined);
       if (handle !== undefined) {
         this.#handle = handle;
+        this.#created = true;
         const have = (await handle.stat()).size;
         // Re-hash what is on disk: the running sha256 must cover every byte before `have`.
         const hash = createHash('sha256');
@@ -174,12 +180,14 @@ export class Incoming {
         this.#hash = hash;
         this.#expected = this.#written = have;
         this.#fromDisk = true;
-        return;
+        return false;
       }
     }
     const fresh: Meta = { id: this.#id, name: this.#name, size: this.#size ?? null };
     await writeFile(this.#metaPath, JSON.stringify(fresh));
     this.#handle = await open(this.#partPath, 'w');
+    this.#created = true;
+    return false;
   }
 
   #accept(self: Self, offer: TransferOffer, envelope: Envelope): void {
@@ -359,7 +367,7 @@ export class Incoming {
     }
     void (async () => {
       await handle?.close().catch(() => undefined);
-      if (reason !== 'exists' || handle !== undefined) {
+      if (this.#created) {
         await unlink(this.#partPath).catch(() => undefined);
         await unlink(this.#metaPath).catch(() => undefined);
       }

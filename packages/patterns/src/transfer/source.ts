@@ -5,6 +5,7 @@
  */
 import { open, type FileHandle } from 'node:fs/promises';
 import type { Readable } from 'node:stream';
+import { PatternsError } from '../errors.js';
 
 export interface ChunkSource {
   /** Total bytes, when known. */
@@ -56,7 +57,10 @@ export function streamSource(
     seekable: false,
     async read(offset, bytes) {
       if (offset !== position)
-        throw new RangeError(`a stream reads in order: asked ${offset}, at ${position}`);
+        throw new PatternsError(
+          'HERALD_ERR_TRANSFER_SOURCE',
+          `a stream reads in order: asked ${offset}, at ${position}`,
+        );
       const parts: Uint8Array[] = [];
       let have = 0;
       while (have < bytes) {
