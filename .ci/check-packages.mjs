@@ -36,7 +36,16 @@ import { dirname, join, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const PACKAGES = ['codec', 'runtime', 'net', 'testing', 'interop'];
+const PACKAGES = [
+  'codec',
+  'runtime',
+  'net',
+  'testing',
+  'patterns',
+  'discovery',
+  'management',
+  'interop',
+];
 /** Installed into the consumer project with the tarballs (one install, no npx per tarball). */
 const ATTW_VERSION = '^0.18.5';
 /** The checks after the install are independent: this many run at once. */
