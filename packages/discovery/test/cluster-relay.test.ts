@@ -173,6 +173,38 @@ describe.skipIf(!haveNats)('nats relay - Herald over NATS subjects', () => {
     });
   });
 
+  it('relay - a listener that never answers fails the dial with ETIMEDOUT', async () => {
+    const mute = await nats();
+    const host = prefix('mute');
+    mute.subscribe(`${host}.l.9`, { callback: () => {} });
+    await mute.flush();
+    const relay = natsRelayTransport(await nats(), prefix('impatient'), { dialTimeoutMs: 200 });
+    await expect(within(relay.dial({ host, port: 9 }), 'the dial')).rejects.toMatchObject({
+      code: 'ETIMEDOUT',
+    });
+  });
+
+  it('relay - a dial aborted before its ACCEPT leaves nothing open at the listener', async () => {
+    const serverTransport = natsRelayTransport(await nats(), prefix('s'));
+    const clientTransport = natsRelayTransport(await nats(), prefix('c'));
+    const controller = new AbortController();
+    // The dialer gives up while the listener accepts: before the ACCEPT can reach it.
+    let accepted: TransportConnection | undefined;
+    const listener = await serverTransport.listen({ host: '', port: 0 }, (connection) => {
+      accepted = connection;
+      quiet(connection);
+      controller.abort();
+    });
+    const dialing = clientTransport.dial(listener.address, { signal: controller.signal });
+    await expect(within(dialing, 'the aborted dial')).rejects.toMatchObject({ name: 'AbortError' });
+    if (accepted === undefined) throw new Error('the listener did not accept');
+    // The ACCEPT reaches a dialer that gave up: it answers RESET, and the accepted end closes.
+    accepted.stream.resume();
+    await once(accepted.stream, 'close', "'close' at the listener's end");
+    expect(serverTransport.streams).toBe(0);
+    expect(clientTransport.streams).toBe(0);
+  });
+
   it('relay - a listener at its stream limit refuses more connects', async () => {
     const { serverTransport, listener } = await pair({ maxStreams: 1 });
     const other = natsRelayTransport(await nats(), prefix('other'));
