@@ -42,8 +42,9 @@ import {
   Subscribed,
   type Scope,
 } from './messages.js';
-import type { Endpoint, Listing, Search } from './registry.js';
+import type { Listing, Search } from './registry.js';
 import { spawnSession } from './process-session.js';
+import { decide, soonestRetry, type Conn, type Match, type Route } from './route-table.js';
 import { SCOPE_RANK } from './scopes.js';
 import { describeSearch } from './search.js';
 import { clusterFor, linkFor, stateOf } from './state.js';
@@ -57,57 +58,6 @@ export interface SubscriberParams {
   readonly session: SessionFrame | undefined;
   readonly messages: readonly AnyMessageType[] | undefined;
   readonly connect: Partial<ConnectOptions> | undefined;
-}
-
-interface Route {
-  /** The scope, or 'relay' for the cluster's relay route. */
-  readonly key: string;
-  readonly scope: Scope;
-  /** Nearness: the scope's rank; the relay route ranks just beyond a direct cluster route. */
-  readonly rank: number;
-  /** The relay subject's address, for the relay route. */
-  readonly relay?: { readonly host: string; readonly port: number };
-  readonly endpoint?: Endpoint;
-  /** The publishing agent of a process route. */
-  readonly agent?: Address;
-  failedUntil: number;
-}
-
-interface Conn {
-  readonly match: Match;
-  readonly scope: Scope;
-  readonly route: string;
-  readonly rank: number;
-  /** The SocketProxy, or the publishing agent of a process route. */
-  readonly key: Address;
-  readonly process: boolean;
-  state: 'connecting' | 'open';
-  /** What the application was given as the peer (its return address). */
-  peer?: Address;
-  /** The far end as Available names it (`remote`). */
-  remote?: Address;
-  /** This side's session of a process route. */
-  session?: Address;
-  /** What a process route's publisher was told the subscriber is (its session, or the owner). */
-  attachedAs?: Address;
-  /** Replaced by a nearer route: its end is not news to the application. */
-  superseded: boolean;
-}
-
-interface Match {
-  readonly id: string;
-  name: string;
-  identity: string | undefined;
-  readonly routes: Map<string, Route>;
-  current: Conn | undefined;
-  pending: Conn | undefined;
-  /** Available was sent and no NotAvailable since. */
-  available: boolean;
-  /** The application cleared the route: not reopened for this listing. */
-  cleared: boolean;
-  /** The holding time before a promotion has passed. */
-  holdDone: boolean;
-  holding: boolean;
 }
 
 export async function subscribingAgent(self: Self, p: SubscriberParams): Promise<unknown> {
@@ -226,57 +176,41 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     return conn;
   };
 
-  const nearest = (match: Match): Route | undefined => {
-    const now = clock.now();
-    let best: Route | undefined;
-    for (const route of match.routes.values()) {
-      if (route.failedUntil > now) continue;
-      if (best === undefined || route.rank < best.rank) best = route;
-    }
-    return best;
-  };
-
   const retryLater = (match: Match): void => {
-    const now = clock.now();
-    let soonest = Infinity;
-    for (const route of match.routes.values()) {
-      if (route.failedUntil > now) soonest = Math.min(soonest, route.failedUntil);
-    }
-    if (soonest !== Infinity) self.startTimer(`retry:${match.id}`, soonest - now);
+    const at = soonestRetry(match, clock.now());
+    if (at !== undefined) self.startTimer(`retry:${match.id}`, at - clock.now());
   };
 
   const reconsider = (match: Match): void => {
-    if (match.routes.size === 0 && match.current === undefined && match.pending === undefined) {
-      matches.delete(match.id);
-      self.cancelTimer(`retry:${match.id}`);
-      self.cancelTimer(`hold:${match.id}`);
-      return;
-    }
-    if (match.cleared) return;
-    const best = nearest(match);
-    if (best === undefined) {
-      if (match.current === undefined) retryLater(match);
-      return;
-    }
-    const current = match.current;
-    if (current === undefined) {
-      match.current = open(match, best);
-      return;
-    }
-    if (match.pending !== undefined || current.state !== 'open') return;
-    if (best.rank >= current.rank) {
-      match.holding = false;
-      match.holdDone = false;
-      self.cancelTimer(`hold:${match.id}`);
-      return;
-    }
-    if (match.holdDone) {
-      match.holdDone = false;
-      match.holding = false;
-      match.pending = open(match, best);
-    } else if (!match.holding) {
-      match.holding = true;
-      self.startTimer(`hold:${match.id}`, promotionHoldMs);
+    const decision = decide(match, clock.now());
+    switch (decision.kind) {
+      case 'forget':
+        matches.delete(match.id);
+        self.cancelTimer(`retry:${match.id}`);
+        self.cancelTimer(`hold:${match.id}`);
+        return;
+      case 'wait':
+        if (match.current === undefined) retryLater(match);
+        return;
+      case 'open':
+        match.current = open(match, decision.route);
+        return;
+      case 'stay':
+        if (match.holding) self.cancelTimer(`hold:${match.id}`);
+        match.holding = false;
+        match.holdDone = false;
+        return;
+      case 'hold':
+        match.holding = true;
+        self.startTimer(`hold:${match.id}`, promotionHoldMs);
+        return;
+      case 'promote':
+        match.holdDone = false;
+        match.holding = false;
+        match.pending = open(match, decision.route);
+        return;
+      case 'nothing':
+        return;
     }
   };
 
