@@ -13,7 +13,7 @@
  * that grows. Between ticks the feed holds at most `maxEvents` dead letters and xstate
  * events; past that it drops them and sends everyone a snapshot.
  */
-import type { Clock, Runtime, TimerHandle } from '@herald/runtime';
+import type { Clock, Runtime, TimerHandle, XstateInspection } from '@herald/runtime';
 import type { Activity, DeadLetterRecord } from './activity.js';
 import { actorEntries, connectionEntries, groupEntries } from './collect.js';
 import { statusOf } from './management-actor.js';
@@ -31,7 +31,7 @@ export interface XstateRecord {
   readonly actor: string;
   /** `@xstate.snapshot`, `@xstate.event` or `@xstate.actor`. */
   readonly type: string;
-  /** For snapshots, the state value; for events, the event's type. */
+  /** For snapshots the state value, for events the event's type, for actors the xstate id. */
   readonly value?: unknown;
 }
 
@@ -231,8 +231,8 @@ export class InspectorFeed {
     // xstate events come on the runtime's inspection stream, which also turns on its
     // per-message events: listened to only while a browser is watching.
     this.#uninspect = this.#runtime.inspect((event) => {
-      if ((event as { kind: string }).kind !== 'xstate') return;
-      const record = xstateRecord(event as unknown as RawXstate);
+      if (event.kind !== 'xstate') return;
+      const record = xstateRecord(event);
       this.#recentXstate.push(record);
       if (this.#recentXstate.length > this.#options.history) this.#recentXstate.shift();
       this.#hold(this.#pendingXstate, record);
@@ -278,28 +278,20 @@ export class InspectorFeed {
   }
 }
 
-interface RawXstate {
-  readonly actor: { toString(): string };
-  readonly event: {
-    readonly type: string;
-    readonly snapshot?: { value?: unknown };
-    readonly event?: { type?: unknown };
-  };
-}
-
-function xstateRecord(raw: RawXstate): XstateRecord {
-  const { event } = raw;
+function xstateRecord(inspection: XstateInspection): XstateRecord {
+  const { event } = inspection;
   const value =
     event.type === '@xstate.snapshot'
-      ? event.snapshot?.value
+      ? event.snapshot.value
       : event.type === '@xstate.event'
-        ? event.event?.type
-        : undefined;
+        ? event.event.type
+        : event.id;
   return {
     at: Date.now(),
-    actor: raw.actor.toString(),
+    actor: inspection.actor.toString(),
     type: event.type,
-    ...(value === undefined ? {} : { value: JSON.parse(JSON.stringify(value)) as unknown }),
+    // Already JSON-safe (the runtime copies it); `undefined` stays out of the record.
+    ...(value === undefined ? {} : { value }),
   };
 }
 

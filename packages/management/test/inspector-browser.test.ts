@@ -106,7 +106,7 @@ async function scene() {
       await self.receive(Open);
     }),
   );
-  rt.spawn(
+  const door = rt.spawn(
     withOptions(
       createMachine({
         id: 'door',
@@ -117,13 +117,13 @@ async function scene() {
     ),
   );
   rt.send(rt.spawn(named('gone', async () => undefined)), Tick({ n: 0 })); // a dead letter, perhaps
-  return { rt, worker: () => worker };
+  return { rt, door, worker: () => worker };
 }
 
 describe.skipIf(!haveChromium && !underCi)('inspector in headless Chromium', () => {
   it('shows the actor tree and the live connections, and keeps a screenshot', async () => {
     expect(haveChromium, `${CHROMIUM} is required under CI`).toBe(true);
-    const { rt, worker } = await scene();
+    const { rt, door, worker } = await scene();
     const endpoint = await openManagement(rt, { updatesPerSecond: 10 });
     endpoints.push(endpoint);
     let n = 0;
@@ -158,6 +158,17 @@ describe.skipIf(!haveChromium && !underCi)('inspector in headless Chromium', () 
       expect(await tree.locator('li[data-name="management"]').count()).toBe(1);
       await page
         .locator('[data-testid="machines"] li', { hasText: 'closed' })
+        .waitFor({ timeout: 15_000 });
+      // xstate inspection events, forwarded while the browser watches: the door opens.
+      rt.send(door, Open());
+      await page
+        .locator('[data-testid="machines"] li', { hasText: 'open' })
+        .waitFor({ timeout: 15_000 });
+      await page
+        .locator('[data-testid="xstate-events"] li', { hasText: '@xstate.snapshot open' })
+        .waitFor({ timeout: 15_000 });
+      await page
+        .locator('[data-testid="xstate-events"] li', { hasText: '@xstate.event demo.Open' })
         .waitFor({ timeout: 15_000 });
       const rows = page.locator('[data-testid="connections"] tbody tr[data-address]');
       await expect.poll(() => rows.count(), { timeout: 15_000 }).toBe(2);
