@@ -7,7 +7,8 @@
  * restart looks like to its clients.
  *
  * CI installs nats-server (the Debian package, /usr/sbin/nats-server); elsewhere a
- * `nats-server` on PATH is used, and the tests that need one are skipped without it.
+ * `nats-server` on PATH is used, and the tests that need one are skipped without it (except
+ * under CI, where they fail: see natsTestsRun).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -24,6 +25,15 @@ export function natsServerBinary(): string | undefined {
   for (const path of CANDIDATES) if (existsSync(path)) return path;
   const found = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
   return found.status === 0 ? 'nats-server' : undefined;
+}
+
+/**
+ * Whether the tests that need a nats-server run: when one is installed, and always under CI
+ * (where a missing server must fail the tests, not skip them silently).
+ */
+export function natsTestsRun(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env['CI'] !== undefined && env['CI'] !== '' && env['CI'] !== 'false';
+  return ci || natsServerBinary() !== undefined;
 }
 
 export interface NatsServer {

@@ -13,12 +13,12 @@ import { DiscoveryError } from '../src/errors.js';
 import type { Listing, Search } from '../src/registry.js';
 import { createNatsRegistry, type NatsRegistry } from '../src/cluster/index.js';
 import { listingKey } from '../src/cluster/listing-codec.js';
-import { natsServerBinary, startNatsServer, type NatsServer } from './cluster-nats-server.js';
+import { natsTestsRun, startNatsServer, type NatsServer } from './cluster-nats-server.js';
 
 /** Bound on every wait. */
 const WAIT_MS = 15_000;
 
-const haveNats = natsServerBinary() !== undefined;
+const haveNats = natsTestsRun();
 let server: NatsServer;
 const registries: NatsRegistry[] = [];
 const connections: NatsConnection[] = [];

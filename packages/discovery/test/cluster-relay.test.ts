@@ -35,9 +35,9 @@ import {
   type NatsRelayOptions,
 } from '../src/cluster/index.js';
 import { encodeData } from '../src/cluster/relay-frames.js';
-import { natsServerBinary, startNatsServer, type NatsServer } from './cluster-nats-server.js';
+import { natsTestsRun, startNatsServer, type NatsServer } from './cluster-nats-server.js';
 
-const haveNats = natsServerBinary() !== undefined;
+const haveNats = natsTestsRun();
 let server: NatsServer;
 const connections: NatsConnection[] = [];
 
