@@ -32,11 +32,16 @@ export const Reliable = defineMessage('patterns.Reliable', {
 });
 export type Reliable = MessageOf<typeof Reliable>;
 
-/** Receiver → sender: message `sender`/`seq` is recorded (and, if it was new, handed to the application). */
-export const Ack = defineMessage('patterns.Ack', {
-  sender: t.string({ maxLength: MAX_SENDER_ID_LENGTH }),
-  seq: t.int(),
-});
+/**
+ * Receiver → sender: message `sender`/`seq` is recorded (and, if it was new, handed to the
+ * application). High priority: a few bytes that overtake bulk traffic, so a busy
+ * connection does not make the sender retransmit what already arrived.
+ */
+export const Ack = defineMessage(
+  'patterns.Ack',
+  { sender: t.string({ maxLength: MAX_SENDER_ID_LENGTH }), seq: t.int() },
+  { priority: 'high' },
+);
 export type Ack = MessageOf<typeof Ack>;
 
 /**

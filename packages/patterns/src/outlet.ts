@@ -23,7 +23,8 @@
  * `outlet.address`: each is sent with the outlet's defaults.
  */
 import { createCodec, type Address, type AnyMessage, type Codec } from '@herald/codec';
-import { Timer, type Envelope, type Handler, type Self } from '@herald/runtime';
+import { declaredPriority } from '@herald/codec/internal';
+import { Timer, type Envelope, type Handler, type Priority, type Self } from '@herald/runtime';
 import {
   DEFAULT_ACK_TIMEOUT_MS,
   DEFAULT_DEDUP_WINDOW,
@@ -95,6 +96,12 @@ export interface OutletSendOptions {
   readonly delivery?: Delivery;
   /** Keep in the durable outbox until acknowledged (implies at least once; needs `store`). */
   readonly persistent?: boolean;
+  /**
+   * The priority of this send in the connection's outbound queue (docs/priorities.md).
+   * Default: the message type's declared priority. An at-least-once message travels in a
+   * `Reliable` wrapper, which takes its body's priority.
+   */
+  readonly priority?: Priority;
 }
 
 export interface Outlet {
@@ -142,6 +149,8 @@ interface Entry {
   readonly reliable: boolean;
   readonly persistent: boolean;
   readonly bytes: number;
+  /** The send's priority, when it gave one. */
+  readonly priority: Priority | undefined;
   /** Transmissions so far. */
   attempts: number;
   /** Clock time it was queued (for bufferTimeoutMs). */
@@ -305,6 +314,7 @@ class OutletCore {
         reliable: true,
         persistent: true,
         bytes: record.body.byteLength,
+        priority: undefined,
         attempts: record.attempts,
         since: now,
         due: 0,
@@ -365,6 +375,7 @@ class OutletCore {
       persistent,
       undefined,
       undefined,
+      options.priority,
     );
     return entry.sendId;
   }
@@ -379,6 +390,7 @@ class OutletCore {
       parent.persistent,
       parent.sendId,
       peerName,
+      parent.priority,
     );
   }
 
@@ -390,6 +402,7 @@ class OutletCore {
     persistent: boolean,
     sendId: string | undefined,
     peerName: string | undefined,
+    priority: Priority | undefined,
   ): Entry {
     const seq = this.nextSeq;
     let bytes = 0;
@@ -422,6 +435,7 @@ class OutletCore {
       reliable,
       persistent,
       bytes,
+      priority,
       attempts: 0,
       since: this.clock.now(),
       due: 0,
@@ -620,7 +634,11 @@ class OutletHandler implements Handler {
     const core = this.#core;
     if (!entry.reliable) {
       core.drop(entry);
-      if (entry.origin === undefined) self.send(peer.address, entry.message);
+      if (entry.priority !== undefined) {
+        self.runtime.send(peer.address, entry.message, entry.origin ?? self.address, {
+          priority: entry.priority,
+        });
+      } else if (entry.origin === undefined) self.send(peer.address, entry.message);
       else self.forward(peer.address, entry.message, entry.origin);
       return;
     }
@@ -642,6 +660,7 @@ class OutletHandler implements Handler {
         body: entry.message,
         ...(entry.origin === undefined ? {} : { origin: entry.origin }),
       }),
+      { priority: entry.priority ?? declaredPriority(entry.message.type) ?? 'normal' },
     );
     if (entry.persistent && entry.attempts > 1) {
       core.partition?.put(

@@ -151,6 +151,21 @@ describe('outlet send modes', () => {
     expect(jobs(b.plain.entries)).toEqual([2]);
   });
 
+  it("passes a send's priority on; an at-least-once wrapper takes its body's priority", async () => {
+    const runtime = testRuntime({ clock: new TestClock() });
+    const peer = await spawnReceiver(runtime);
+    const { outlet } = await owner(runtime);
+    outlet.addPeer(peer.address);
+    outlet.send(Job({ n: 1 }), { priority: 'low' });
+    outlet.send(Job({ n: 2 }), { priority: 'high', delivery: 'at-least-once' });
+    outlet.send(Job({ n: 3 }), { delivery: 'at-least-once' });
+    await peer.accepted.waitFor(() => peer.accepted.entries.length === 2);
+    // All three were in the receiver's mailbox at once: served by lane, high first.
+    expect(peer.priorities).toEqual([0, 1, 2]);
+    expect(peer.plain.entries).toEqual([Job({ n: 1 })]);
+    expect(peer.accepted.entries).toEqual([Job({ n: 2 }), Job({ n: 3 })]);
+  });
+
   it('with no peer: buffers up to the bound, refuses beyond it with NotDelivered, delivers the rest once', async () => {
     const runtime = testRuntime({ clock: new TestClock() });
     const { outlet, probe } = await owner(runtime, { bufferLimit: 2 });

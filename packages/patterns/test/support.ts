@@ -17,6 +17,8 @@ export interface Receiver {
   /** Plain (at-most-once) messages that arrived. */
   readonly plain: Recorder<AnyMessage>;
   readonly inbox: Inbox;
+  /** The envelope priority (0 high, 1 normal, 2 low) of every message that arrived. */
+  readonly priorities: number[];
 }
 
 export interface ReceiverOptions extends InboxOptions {
@@ -33,15 +35,17 @@ export function spawnReceiver(runtime: Runtime, options: ReceiverOptions = {}): 
     (m) => `${m.sender}:${m.seq}#${m.attempt}`,
   );
   const plain = new Recorder<AnyMessage>('plain', (m) => JSON.stringify(m));
+  const priorities: number[] = [];
   return new Promise((resolve) => {
     let inbox: Inbox;
     const handler: Handler = {
       name: 'receiver',
       start(self) {
         inbox = createInbox(self, options);
-        resolve({ address: self.address, accepted, transmissions, plain, inbox });
+        resolve({ address: self.address, accepted, transmissions, plain, inbox, priorities });
       },
       receive(self: Self, message: AnyMessage, envelope: Envelope) {
+        priorities.push(envelope.priority);
         if (!Reliable.is(message)) {
           plain.record(message);
           return;
