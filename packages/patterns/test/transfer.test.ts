@@ -11,6 +11,7 @@ import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Connected, connect } from '@herald/net';
+import { PRIORITY_LOW } from '@herald/runtime/internal';
 import {
   closeTestRuntimes,
   spawnProbe,
@@ -120,10 +121,12 @@ describe('transfer', () => {
   it('the sender reads only as far as the window allows ahead of the acknowledgements', async () => {
     // The receiver here is a probe that accepts and never acknowledges: the sender must
     // stop reading after `window` chunks, however much the source could give.
+    const priorities: number[] = [];
     const rt = testRuntime({ messages: transferMessages });
     const receiver = await spawnProbe(rt, {
       name: 'silent-receiver',
       onMessage(message, self, envelope) {
+        if (TransferChunk.is(message)) priorities.push(envelope.priority);
         if (TransferOffer.is(message))
           self.replyTo(
             envelope,
@@ -159,6 +162,7 @@ describe('transfer', () => {
     await new Promise<void>((resolve) => setTimeout(resolve, 50));
     expect(receiver.count(TransferChunk)).toBe(3);
     expect(pulled).toBeLessThanOrEqual(3 * 4096 + 1024);
+    expect(priorities).toEqual([PRIORITY_LOW, PRIORITY_LOW, PRIORITY_LOW]); // chunks go at low priority
   });
 
   it('refuses what is over the limit: a declared size at the offer, a stream as it grows', async () => {

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { AnyMessage } from '@herald/codec';
-import type { Address, Self } from '@herald/runtime';
+import type { Address, SendOptions, Self } from '@herald/runtime';
 import { BadPatternOptionError } from '../errors.js';
 import {
   MAX_TRANSFER_NAME_BYTES,
@@ -63,18 +63,12 @@ export function destinationOf(directory: string, name: string): string | undefin
   return path.dirname(target) === root && path.basename(target) === name ? target : undefined;
 }
 
-type SendWithOptions = (
-  to: Address,
-  message: AnyMessage,
-  options?: { readonly priority?: 'high' | 'normal' | 'low' },
-) => boolean;
-
-const LOW = { priority: 'low' } as const;
+const LOW: SendOptions = { priority: 'low' };
 
 /**
- * Sends at low priority (contracts §2, `self.send(to, m, { priority: 'low' })`), so bulk
- * chunks queue behind every normal and high message in mailboxes and on the connection.
+ * Sends at low priority (contracts §2), so bulk chunks queue behind every normal and high
+ * message in mailboxes and on the connection.
  */
 export function sendLow(self: Self, to: Address, message: AnyMessage): boolean {
-  return (self.send as SendWithOptions).call(self, to, message, LOW);
+  return self.send(to, message, LOW);
 }

@@ -87,15 +87,22 @@ export const TransferAccept = defineMessage('patterns.transfer.Accept', {
 });
 export type TransferAccept = MessageOf<typeof TransferAccept>;
 
-/** Sender → receiver's transfer actor: bytes `[offset, offset + data.length)`. Sent at low priority. */
-export const TransferChunk = defineMessage('patterns.transfer.Chunk', {
-  id,
-  epoch: t.int(),
-  offset: t.int(),
-  data: t.bytes({ maxLength: MAX_TRANSFER_CHUNK_BYTES }),
-  /** sha256 of `data` (32 bytes): a damaged chunk is caught before it is written. */
-  sha256: t.bytes({ maxLength: 32 }),
-});
+/**
+ * Sender → receiver's transfer actor: bytes `[offset, offset + data.length)`. Low priority
+ * by type, and the sender also sends it so: normal and high messages overtake chunks.
+ */
+export const TransferChunk = defineMessage(
+  'patterns.transfer.Chunk',
+  {
+    id,
+    epoch: t.int(),
+    offset: t.int(),
+    data: t.bytes({ maxLength: MAX_TRANSFER_CHUNK_BYTES }),
+    /** sha256 of `data` (32 bytes): a damaged chunk is caught before it is written. */
+    sha256: t.bytes({ maxLength: 32 }),
+  },
+  { priority: 'low' },
+);
 export type TransferChunk = MessageOf<typeof TransferChunk>;
 
 /** Receiver → sender: every byte before `offset` is written. Opens the window again. */
