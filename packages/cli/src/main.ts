@@ -46,8 +46,11 @@ export const commands: readonly Command[] = [
 const SYNOPSIS_WIDTH = 30;
 
 function usage(): string {
-  const lines = commands.map(
-    (command) => `  ${command.synopsis.padEnd(SYNOPSIS_WIDTH)}${command.summary}`,
+  // A synopsis too long for its column puts the summary on the next line, aligned.
+  const lines = commands.map((command) =>
+    command.synopsis.length < SYNOPSIS_WIDTH
+      ? `  ${command.synopsis.padEnd(SYNOPSIS_WIDTH)}${command.summary}`
+      : `  ${command.synopsis}\n  ${' '.repeat(SYNOPSIS_WIDTH)}${command.summary}`,
   );
   return (
     'usage: herald <command> [--flag=value ...]\n\ncommands:\n' +

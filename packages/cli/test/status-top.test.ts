@@ -7,7 +7,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RUN_MS, finished, herald, publicKeyOf } from './support.js';
+import { RUN_MS, finished, herald, inTerminal, publicKeyOf } from './support.js';
 
 afterEach(killAll);
 
@@ -118,6 +118,22 @@ describe('herald top', () => {
     const counts = top.stdout.filter((l) => l.startsWith('actors '));
     expect(counts[0]).not.toMatch(/\/s\)/);
     expect(counts[1]).toMatch(/delivered \d+ \(\d+\/s\)/);
+  }, 60_000);
+
+  it('on a terminal clears the screen and redraws each view in place', async () => {
+    const { endpoint, key } = await managed();
+    const top = await inTerminal(
+      'top',
+      endpoint,
+      `--identity=${operatorKey}`,
+      `--peer-key=${key}`,
+      '--interval=100',
+      '--count=2',
+    );
+    expect(top.code).toBe(0);
+    const views = top.screen.split('\x1b[H\x1b[2J').slice(1);
+    expect(views).toHaveLength(2);
+    for (const view of views) expect(view).toMatch(/^herald top /);
   }, 60_000);
 
   it('runs until Ctrl-C and then exits 0', async () => {

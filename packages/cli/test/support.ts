@@ -3,8 +3,10 @@
  * reading what it prints as a user at a shell would. Shared by every test file here.
  */
 import { spawnScript, type SpawnedChild } from '@herald/testing';
+import { spawn } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { fileURLToPath } from 'node:url';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const MAIN = fileURLToPath(new URL('../src/main.ts', import.meta.url));
 /** Bound on a whole child run (tsx start-up is slow on a loaded machine). */
@@ -31,4 +33,28 @@ export async function listening(...args: string[]) {
 export async function publicKeyOf(path: string): Promise<string> {
   const line = (await readFile(path, 'utf8')).split('\n').find((l) => l.startsWith('public '));
   return (line as string).slice('public '.length);
+}
+
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+
+/**
+ * Runs herald with a terminal for its stdin, stdout and stderr (util-linux `script`
+ * allocates a pseudo-terminal), as a user at a shell would; resolves with everything the
+ * terminal showed, escapes included, and the exit code. Killed after RUN_MS.
+ */
+export function inTerminal(...args: string[]): Promise<{ code: number | null; screen: string }> {
+  const quote = (word: string) => `'${word.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, '--import', TSX_LOADER, MAIN, ...args].map(quote).join(' ');
+  const child = spawn('script', ['--quiet', '--return', '--command', command, '/dev/null'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const chunks: Buffer[] = [];
+  child.stdout.on('data', (chunk: Buffer) => chunks.push(chunk));
+  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_MS);
+  return new Promise((resolve) => {
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, screen: Buffer.concat(chunks).toString('utf8') });
+    });
+  });
 }

@@ -7,7 +7,7 @@ import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { RUN_MS, finished, herald } from './support.js';
+import { RUN_MS, finished, herald, inTerminal } from './support.js';
 
 afterEach(killAll);
 
@@ -50,6 +50,17 @@ describe('herald send-file and receive-file', () => {
     );
     expect(got.stderr).toMatch(/^progress data\.bin 3145745\/3145745 B 100%$/m);
     expect(sha256(await readFile(join(inbox, 'data.bin')))).toBe(sha256(content));
+  }, 60_000);
+
+  it('on a terminal draws a progress bar redrawn in place', async () => {
+    const source = join(dir, 'bar.bin');
+    await writeFile(source, randomBytes(2 * 1024 * 1024));
+    const { target } = await receiving(join(dir, 'inbox-bar'));
+    const sent = await inTerminal('send-file', target, source, '--progress-bytes=262144');
+    expect(sent.code).toBe(0);
+    expect(sent.screen).toMatch(/\r\x1b\[Kbar\.bin \[#{30}\] 100% {2}2\.0 MiB \/ 2\.0 MiB/);
+    expect(sent.screen).toMatch(/sent bar\.bin 2097152 B sha256 [0-9a-f]{64}/);
+    expect(sent.screen).not.toMatch(/^progress /m);
   }, 60_000);
 
   it('a file of a name already there fails with exists (exit 1); the receiver goes on', async () => {

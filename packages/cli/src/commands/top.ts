@@ -51,7 +51,8 @@ export const topCommand: Command = {
           });
           if (!Snapshot.is(snapshot)) return snapshot;
           const at = Date.now();
-          const rows = tty ? process.stdout.rows : undefined;
+          // A terminal of unknown size (0 rows, as some pseudo-terminals report) is not fitted.
+          const rows = tty && process.stdout.rows > 0 ? process.stdout.rows : undefined;
           const header = `herald top ${target}  ${new Date(at).toISOString()}  every ${s.interval} ms`;
           const lines = [
             header,
@@ -72,7 +73,7 @@ export const topCommand: Command = {
             }),
           ];
           if (tty) {
-            const width = process.stdout.columns;
+            const width = process.stdout.columns > 0 ? process.stdout.columns : undefined;
             const fitted = lines.slice(0, rows).map((line) => line.slice(0, width));
             process.stdout.write(`${CLEAR_SCREEN}${fitted.join('\n')}\n`);
           } else {
