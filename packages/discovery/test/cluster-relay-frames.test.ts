@@ -178,7 +178,7 @@ const inputs: fc.Arbitrary<Input> = fc.oneof(
     weight: 8,
     arbitrary: fc.record({
       kind: fc.constant('data' as const),
-      bytes: fc.uint8Array({ minLength: 1, maxLength: MAX_CHUNK + 8 }),
+      bytes: fc.uint8Array({ minLength: 1, maxLength: MAX_CHUNK }),
       skew: fc.oneof(
         { weight: 12, arbitrary: fc.constant(0) },
         { weight: 1, arbitrary: fc.integer({ min: -2, max: 3 }) },
@@ -234,7 +234,8 @@ describe('relay frames - a stream fed hostile input', () => {
       await fc.assert(
         fc.asyncProperty(fc.array(inputs, { maxLength: 40 }), async (list) => {
           // A window larger than anything sent: this property is about sequence and shape.
-          const { stream, sent } = streamUnderTest(1 << 30);
+          const window = 1 << 30;
+          const { stream, sent } = streamUnderTest(window);
           const received: Buffer[] = [];
           stream.on('data', (chunk: Buffer) => received.push(chunk));
           const outcome = new Promise<RelayStreamError | 'end'>((resolve) => {
@@ -252,7 +253,7 @@ describe('relay frames - a stream fed hostile input', () => {
               payload = input.kind === 'data' ? encodeData(s, input.bytes) : encodePing(s);
             }
             // The model: what the first broken rule is, decided by the decoder's verdict.
-            const frame = decodeRelayFrame(payload, MAX_CHUNK);
+            const frame = decodeRelayFrame(payload, window);
             if (violation === undefined) {
               if (frame.type === 'malformed') violation = 'malformed';
               else if (
@@ -297,6 +298,18 @@ describe('relay frames - a stream fed hostile input', () => {
       );
     },
   );
+
+  it('stream - a DATA frame larger than the window is malformed; a peer with a larger chunk size than ours is fine', async () => {
+    const { stream: big } = streamUnderTest(4 * MAX_CHUNK);
+    const received: Buffer[] = [];
+    big.on('data', (chunk: Buffer) => received.push(chunk));
+    big.receive(encodeData(1, new Uint8Array(2 * MAX_CHUNK).fill(3)));
+    expect(big.destroyed).toBe(false);
+    const failed = new Promise<RelayStreamError>((resolve) => big.once('error', resolve));
+    big.receive(encodeData(2, new Uint8Array(4 * MAX_CHUNK + 1)));
+    expect((await failed).reason).toBe('malformed');
+    expect(Buffer.concat(received).length).toBe(2 * MAX_CHUNK);
+  });
 
   it('stream - a peer past the window it was given is closed with window-exceeded, at the first byte too many', async () => {
     const window = 4 * MAX_CHUNK;

@@ -6,7 +6,7 @@
  *            (to `<prefix>.l.<port>`, the NATS reply subject = the dialer's stream subject)
  *   ACCEPT   02 | seq u32 | window u32 | subjectLen u16 | subject utf8   (the listener's first)
  *   REFUSE   03                                   (to the reply subject of a CONNECT)
- *   DATA     04 | seq u32 | bytes (1..maxChunkBytes)
+ *   DATA     04 | seq u32 | bytes (1..the receiver's window; cut at the sender's chunk size)
  *   ACK      05 | seq u32 | consumed u48          (bytes the reader has taken, cumulative)
  *   FIN      06 | seq u32                         (no more data from this side)
  *   RESET    07 | seq u32 | reason u8             (this side is gone)

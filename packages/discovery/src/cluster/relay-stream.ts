@@ -121,7 +121,9 @@ export class RelayStream extends Duplex {
   /** Takes one NATS message from the peer. A frame that breaks the protocol closes the stream. */
   receive(payload: Uint8Array): void {
     if (this.destroyed) return;
-    const frame = decodeRelayFrame(payload, this.#p.maxChunkBytes);
+    // DATA is bounded by this side's window, not by its own chunk size: the two ends may
+    // be configured with different chunk sizes, and no DATA may exceed the window anyway.
+    const frame = decodeRelayFrame(payload, this.#p.window);
     if (frame.type === 'malformed') return this.#fail('malformed', frame.detail);
     if (frame.type === 'connect' || frame.type === 'refuse' || frame.type === 'accept')
       return this.#fail('malformed', `${frame.type.toUpperCase()} on an open stream`);
