@@ -1,5 +1,5 @@
 /**
- * Handshake benchmark: full authenticated (mutual, pinned) version-2 handshakes per second
+ * Handshake benchmark: full authenticated (mutual, pinned) handshakes (wire version 3; the handshake is unchanged since version 2) per second
  * on one core, two WireSessions in memory, with X25519 in node:crypto (the default suite)
  * and in tweetnacl alone; the acceptor's share of the CPU; an anonymous encrypted
  * handshake; what a bare connect costs an acceptor; bytes and round trips per handshake.
@@ -245,6 +245,6 @@ export async function runHandshakeBench(): Promise<BenchResult[]> {
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   console.log(
-    formatResults('handshake (wire version 2, in memory, one core)', await runHandshakeBench()),
+    formatResults('handshake (wire version 3, in memory, one core)', await runHandshakeBench()),
   );
 }
