@@ -51,7 +51,11 @@ interface RuntimeTagged {
 export class Activity {
   /** Messages delivered to this runtime's actors since the activity started. */
   delivered = 0;
-  readonly deliveredBy = new Map<string, number>();
+  /**
+   * Messages delivered per actor, keyed by its local id (a number: this runs for every
+   * message, and formatting the address each time would cost more than the count).
+   */
+  readonly deliveredBy = new Map<number, number>();
   readonly deadLettersBy = new Map<string, number>();
   deadLetters = 0;
   created = 0;
@@ -71,7 +75,7 @@ export class Activity {
     this.#history = options.history ?? DEFAULT_INSPECTOR_HISTORY;
     this.#on(CHANNEL_MESSAGE_DELIVERED, (m: { actor: Address }) => {
       this.delivered++;
-      const key = m.actor.toString();
+      const key = m.actor.local;
       this.deliveredBy.set(key, (this.deliveredBy.get(key) ?? 0) + 1);
     });
     this.#on(CHANNEL_DEAD_LETTER, (m: { deadLetter: DeadLetter }) =>
@@ -89,7 +93,7 @@ export class Activity {
     this.#on(CHANNEL_ACTOR_DESTROYED, (m: { actor: Address; name: string }) => {
       this.destroyed++;
       const actor = m.actor.toString();
-      this.deliveredBy.delete(actor);
+      this.deliveredBy.delete(m.actor.local);
       this.#emit({ kind: 'destroyed', actor, name: m.name });
     });
     this.#on(CHANNEL_CONNECTION_OPENED, (m: { proxy: Address }) => {

@@ -13,6 +13,7 @@
  * that grows. Between ticks the feed holds at most `maxEvents` dead letters and xstate
  * events; past that it drops them and sends everyone a snapshot.
  */
+import { Address } from '@herald/codec';
 import type { Clock, Runtime, TimerHandle, XstateInspection } from '@herald/runtime';
 import type { Activity, DeadLetterRecord } from './activity.js';
 import { actorEntries, connectionEntries, groupEntries } from './collect.js';
@@ -99,7 +100,7 @@ export class InspectorFeed {
   #overflowed = false;
   #timer: TimerHandle | undefined;
   #lastTick: number;
-  #lastDelivered = new Map<string, number>();
+  #lastDelivered = new Map<number, number>();
   #lastTotal = 0;
   #unlisten: (() => void) | undefined;
   #uninspect: (() => void) | undefined;
@@ -202,9 +203,9 @@ export class InspectorFeed {
     this.#lastTick = now;
     const rates: Record<string, number> = {};
     const counts = this.#activity.deliveredBy;
-    for (const [actor, count] of counts) {
-      const delta = count - (this.#lastDelivered.get(actor) ?? 0);
-      if (delta > 0) rates[actor] = round(delta / seconds);
+    for (const [local, count] of counts) {
+      const delta = count - (this.#lastDelivered.get(local) ?? 0);
+      if (delta > 0) rates[new Address([local]).toString()] = round(delta / seconds);
     }
     this.#lastDelivered = new Map(counts);
     const total = this.#activity.delivered;
