@@ -15,6 +15,9 @@ import {
 } from './cluster/index.js';
 import type { Registry } from './registry.js';
 
+/** The subject prefix of every runtime's relay transport (then 16 random hex digits). */
+export const RELAY_PREFIX = /^herald\.relay\./u;
+
 /** `configureDiscovery(runtime, { cluster })`: NATS settings, or a factory for any registry. */
 export type ClusterOptions =
   | (NatsRegistryOptions & {

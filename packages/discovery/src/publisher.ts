@@ -47,8 +47,8 @@ import {
   type Scope,
 } from './messages.js';
 import type { Endpoint, Listing } from './registry.js';
-import { clusterFor, linkFor, stateOf } from './state.js';
-import type { ClusterScope } from './cluster-scope.js';
+import { clusterFor, forgetAgent, linkFor, stateOf } from './state.js';
+import { RELAY_PREFIX, type ClusterScope } from './cluster-scope.js';
 import { relaySubjectOf } from './cluster/index.js';
 import { spawnSession } from './process-session.js';
 import { SCOPE_RANK } from './scopes.js';
@@ -165,6 +165,7 @@ export async function publishingAgent(self: Self, p: PublisherParams): Promise<u
 
   const end = (): void => {
     ended = true;
+    forgetAgent(runtime, p.owner, me);
     state.processRegistry.removeNow(id);
     state.processAgents.delete(id);
     void link?.remove(id);
@@ -356,9 +357,11 @@ function findByAgent(routes: Map<string, Route>, agent: Address): string | undef
   return undefined;
 }
 
-/** A loopback peer came through the host directory; anything else from farther. */
+/** A loopback peer came through the host directory, a relay peer through the cluster, else the LAN. */
 function scopeOfPeer(host: string): Scope {
-  return host === '127.0.0.1' || host === '::1' || host.startsWith('::ffff:127.') ? 'host' : 'lan';
+  if (host === '127.0.0.1' || host === '::1' || host.startsWith('::ffff:127.')) return 'host';
+  // A relay connection's peer is a NATS subject prefix, not an IP address.
+  return RELAY_PREFIX.test(host) ? 'cluster' : 'lan';
 }
 
 function endpointsFor(p: PublisherParams, listening: { host: string; port: number }): Endpoint[] {

@@ -86,7 +86,24 @@ const states = new WeakMap<Runtime, DiscoveryState>();
 
 /** Sets how `runtime` publishes and subscribes. Call before the first publish/subscribe. */
 export function configureDiscovery(runtime: Runtime, options: DiscoveryOptions): void {
-  stateOf(runtime).options = resolve(options);
+  const state = stateOf(runtime);
+  if (state.links.size > 0 || state.cluster !== undefined) {
+    // The links already connected with the old identity and address: refuse, do not ignore.
+    throw new DiscoveryError(
+      'HERALD_ERR_BAD_OPTION',
+      'configureDiscovery must come before the first publish() or subscribe() beyond process scope',
+    );
+  }
+  state.options = resolve(options);
+}
+
+/** An agent ended: retract(owner) need not stop it any more. */
+export function forgetAgent(runtime: Runtime, owner: Address, agent: Address): void {
+  const state = stateOf(runtime);
+  const key = owner.toString();
+  const left = (state.agentsOf.get(key) ?? []).filter((a) => !a.equals(agent));
+  if (left.length === 0) state.agentsOf.delete(key);
+  else state.agentsOf.set(key, left);
 }
 
 export function stateOf(runtime: Runtime): DiscoveryState {

@@ -47,7 +47,7 @@ import { spawnSession } from './process-session.js';
 import { decide, soonestRetry, type Conn, type Match, type Route } from './route-table.js';
 import { SCOPE_RANK } from './scopes.js';
 import { describeSearch } from './search.js';
-import { clusterFor, linkFor, stateOf } from './state.js';
+import { clusterFor, forgetAgent, linkFor, stateOf } from './state.js';
 import type { ClusterScope } from './cluster-scope.js';
 import { parseRelaySubject } from './cluster/index.js';
 
@@ -440,6 +440,7 @@ export async function subscribingAgent(self: Self, p: SubscriberParams): Promise
     }
   } finally {
     finished = true;
+    forgetAgent(runtime, p.owner, me);
     unwatchProcess();
     unwatchLink?.();
     unwatchCluster?.();

@@ -523,3 +523,19 @@ describe('directory access', () => {
     expect(outsider.count(Available) + pinned.count(Available)).toBe(0);
   });
 });
+
+describe('configureDiscovery', () => {
+  it('refuses to change a runtime that already reached its directory', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const runtime = runtimeAt(directory);
+    const sub = await subscriber(runtime, 'echo');
+    await sub.waitFor(Subscribed);
+    expect(() => configureDiscovery(runtime, { identity: createIdentity() })).toThrow(
+      expect.objectContaining({ code: 'HERALD_ERR_BAD_OPTION' }),
+    );
+    expect(() => configureDiscovery(testRuntime(), { promotionHoldMs: -1 })).toThrow(
+      expect.objectContaining({ code: 'HERALD_ERR_BAD_OPTION' }),
+    );
+  });
+});

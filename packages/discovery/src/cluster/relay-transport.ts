@@ -53,6 +53,9 @@ import {
 } from './relay-frames.js';
 import { RelayStream } from './relay-stream.js';
 
+/** Bytes of a DATA frame before its payload (type and sequence number). */
+const FRAME_HEADER_BYTES = 5;
+
 /** High-water mark of each relay stream's readable and writable buffers (Node's default). */
 const STREAM_HIGH_WATER_BYTES = 16 * 1024;
 
@@ -312,7 +315,11 @@ export class NatsRelayTransport implements Transport {
       peerWindow: Math.min(params.peerWindow, MAX_PEER_WINDOW_BYTES),
       publish: (subject, frame) => this.#nc.publish(subject, frame),
       window: this.#window,
-      maxChunkBytes: this.#maxChunk,
+      // Never more than the server takes in one message (its max_payload, less the header).
+      maxChunkBytes: Math.max(
+        1,
+        Math.min(this.#maxChunk, (this.#nc.info?.max_payload ?? Infinity) - FRAME_HEADER_BYTES),
+      ),
       keepaliveMs: this.#keepaliveMs,
       timeoutMs: this.#timeoutMs,
       clock: this.#clock,
