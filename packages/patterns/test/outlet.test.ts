@@ -201,6 +201,19 @@ describe('outlet send modes', () => {
     expect(refused.message).toMatchObject({ id, reason: 'buffer-timeout' });
   });
 
+  it('stopping the outlet answers every message it still holds with NotDelivered{ outlet-stopped }', async () => {
+    const runtime = testRuntime({ clock: new TestClock() });
+    const { outlet, probe } = await owner(runtime, { delivery: 'at-least-once' });
+    const ids = [outlet.send(Job({ n: 1 })), outlet.send(Job({ n: 2 }), { peer: 'nobody' })];
+    await settle();
+    outlet.stop();
+    await probe.recorder.waitFor(() => probe.count(NotDelivered) === 2);
+    expect(probe.all(NotDelivered).map((m) => [m.id, m.reason])).toEqual([
+      [ids[0], 'outlet-stopped'],
+      [ids[1], 'outlet-stopped'],
+    ]);
+  });
+
   it('rejects bad options at the call with HERALD_ERR_BAD_OPTION', async () => {
     const runtime = testRuntime({ clock: new TestClock() });
     const { outlet, probe } = await owner(runtime);
