@@ -266,6 +266,15 @@ describe.skipIf(!haveNats)('nats relay - Herald over NATS subjects', () => {
     expect(worst).toBeLessThanOrEqual(window);
   });
 
+  it("relay - a chunk size above the server's max_payload is cut to fit", async () => {
+    const options = { maxChunkBytes: 4 * 1024 * 1024, windowBytes: 8 * 1024 * 1024 };
+    const { client, server: serverEnd } = await pair(options);
+    const data = patternBytes(3 * 1024 * 1024, 11);
+    const received = readBytes(serverEnd.stream, data.length);
+    client.stream.write(data);
+    expect((await received).equals(data)).toBe(true);
+  });
+
   it('relay - end() at one side ends the other after the data; both close', async () => {
     const { client, server: serverEnd } = await pair();
     const data = patternBytes(100_000, 9);
