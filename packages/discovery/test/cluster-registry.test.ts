@@ -162,6 +162,19 @@ describe.skipIf(!haveNats)('nats registry - listings by name in a KV bucket', ()
     expect(late.describe()).toBe('added:one added:two removed:one added:one');
   });
 
+  it('registry - a publication renamed under the same id leaves the old name and appears under the new', async () => {
+    const b = bucket();
+    const publisher = await registry({ bucket: b });
+    const subscriber = await registry({ bucket: b });
+    const oldName = watch(subscriber, { kind: 'exact', pattern: 'old' });
+    const newName = watch(subscriber, { kind: 'exact', pattern: 'new' });
+    await publisher.put(listing('same', 'old'));
+    await oldName.until(() => oldName.present.has('same'), 'the old name');
+    await publisher.put(listing('same', 'new'));
+    await newName.until(() => newName.present.has('same'), 'the new name');
+    await oldName.until(() => !oldName.present.has('same'), 'the old name to go');
+  });
+
   it("registry - a dead publisher's listing is removed within its TTL, and a later watcher never sees it", async () => {
     const b = bucket();
     const ttlMs = 1_000;
