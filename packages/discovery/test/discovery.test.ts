@@ -284,6 +284,24 @@ describe('LAN directory', () => {
 });
 
 describe('directory bounds', () => {
+  it('refuses a catastrophic regex sent straight to it, and keeps serving', async () => {
+    const home = testRuntime();
+    const directory = await startDirectory(home, { port: 0 });
+    const hostile = testRuntime({ messages });
+    const link = new DirectoryLink(hostile, directory.listening);
+    link.watchScoped({ kind: 'regex', pattern: '(a+)+b' }, 'host', () => undefined);
+    const refused = await home.log.waitFor(
+      (line) => line.msg === 'refused a request' && String(line['reason']).startsWith('bad-search'),
+      'the search refused',
+    );
+    expect(String(refused['reason'])).toMatch(/quantified group/u);
+    const pub = await publisher(runtimeAt(directory), 'echo');
+    await pub.waitFor(Published);
+    const sub = await subscriber(runtimeAt(directory), 'echo');
+    await pingThrough(sub, (await sub.next(Available)).from, 1);
+    await link.close();
+  });
+
   it('refuses searches and listings beyond its per-connection limits, and serves the rest', async () => {
     const home = testRuntime();
     const directory = await startDirectory(home, {
