@@ -61,6 +61,7 @@ export { type ClusterOptions } from './cluster-scope.js';
 // The cluster scope on NATS (src/cluster/, the NATS engineer's): the registry and the relay route.
 export {
   DEFAULT_NATS_BUCKET,
+  DEFAULT_NATS_MAX_BUCKET_BYTES,
   DEFAULT_NATS_RECONNECT_WAIT_MS,
   DEFAULT_NATS_REQUEST_TIMEOUT_MS,
   DEFAULT_NATS_RETRY_MS,
