@@ -17,6 +17,7 @@ const HOP = fileURLToPath(
 interface SpanLine {
   process: string;
   name: string;
+  kind: number;
   traceId: string;
   spanId: string;
   parentSpanId: string | null;
@@ -52,9 +53,14 @@ describe('tracing across three processes', () => {
     await Promise.all([b.waitForExit(20_000), c.waitForExit(20_000)]);
 
     const all = [...spans(a), ...spans(b), ...spans(c)];
-    const find = (process: string, type: string) => {
+    const find = (process: string, type: string, actor?: string) => {
       const found = all.filter(
-        (s) => s.process === process && s.attributes['herald.message.type'] === type,
+        (s) =>
+          s.process === process &&
+          s.attributes['herald.message.type'] === type &&
+          (actor === undefined
+            ? s.attributes['herald.actor.name'] !== 'SocketProxy'
+            : s.attributes['herald.actor.name'] === actor),
       );
       expect(found, `${process} ${type} in ${JSON.stringify(all, null, 1)}`).toHaveLength(1);
       return found[0]!;
@@ -74,6 +80,17 @@ describe('tracing across three processes', () => {
     expect(quote.parentSpanId).toBe(order.spanId);
     expect(price.parentSpanId).toBe(quote.spanId);
     expect(priced.parentSpanId).toBe(price.spanId);
+    // The network hops: each proxy's handling of the outgoing message is a PRODUCER span,
+    // a child of the sending actor's span (SpanKind.PRODUCER = 3, CONSUMER = 4).
+    expect(go.kind).toBe(4);
+    expect(find('a', 'trace.Order', 'SocketProxy')).toMatchObject({
+      kind: 3,
+      parentSpanId: go.spanId,
+    });
+    expect(find('b', 'trace.Quote', 'SocketProxy')).toMatchObject({
+      kind: 3,
+      parentSpanId: order.spanId,
+    });
     // Nothing untraced was traced: every span belongs to this one trace.
     expect(all.every((s) => s.traceId === go.traceId)).toBe(true);
   });

@@ -29,7 +29,16 @@ export interface OpenTelemetryTracingOptions {
   readonly root?: boolean | ((event: TraceEvent) => boolean);
   /** The span name. Default `` `${event.actorName} ${event.messageType}` ``. */
   readonly spanName?: (event: TraceEvent) => string;
+  /**
+   * Trace the SocketProxy's handling of a message on its way to a peer, as a `PRODUCER`
+   * span (the network hop; the far side's span is still the child of the sender's).
+   * Default true; false leaves the proxies out.
+   */
+  readonly proxies?: boolean;
 }
+
+/** The actor name of a connection's proxy (@herald/net), whose handlings are sends to a peer. */
+const PROXY_ACTOR_NAME = 'SocketProxy';
 
 /** The tracer name used when no tracer is given. */
 export const DEFAULT_TRACER_NAME = '@herald/runtime';
@@ -68,10 +77,14 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
   if (typeof root !== 'boolean' && typeof root !== 'function')
     throw new ManagementError('HERALD_ERR_BAD_OPTION', 'root must be a boolean or a function');
   const name = options.spanName ?? ((e: TraceEvent) => `${e.actorName} ${e.messageType}`);
+  const proxies = options.proxies ?? true;
   return {
     received(event: TraceEvent): TraceSpan | undefined {
+      const proxy = event.actorName === PROXY_ACTOR_NAME;
+      if (proxy && !proxies) return undefined;
       const parent = event.traceparent === undefined ? undefined : spanContextOf(event.traceparent);
-      if (parent === undefined && !(typeof root === 'function' ? root(event) : root))
+      // A proxy only carries a trace on; it never starts one.
+      if (parent === undefined && (proxy || !(typeof root === 'function' ? root(event) : root)))
         return undefined;
       const context =
         parent === undefined
@@ -80,7 +93,7 @@ export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}):
       const span = tracer.startSpan(
         name(event),
         {
-          kind: api.SpanKind.CONSUMER,
+          kind: proxy ? api.SpanKind.PRODUCER : api.SpanKind.CONSUMER,
           root: parent === undefined,
           attributes: {
             'herald.actor': event.actor.toString(),
