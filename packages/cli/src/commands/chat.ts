@@ -170,6 +170,7 @@ export const chatCommand: Command = {
           ...clientHelp,
           ...serverHelp,
           encrypted: 'encrypt the connection (implied by --peer-key, --identity or --allow)',
+          identity: "this side's key file (herald keygen): proves this side's key to the peer",
           listen: 'listen on this port (or host:port) instead of connecting; 0: any free port',
           host: 'address to listen on when --listen gives only a port',
         },
