@@ -4,6 +4,7 @@
  * node:diagnostics_channel. Two runtimes over real loopback sockets.
  */
 import diagnostics from 'node:diagnostics_channel';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { Address, defineMessage, t } from '@herald/codec';
 import type { Runtime } from '@herald/runtime';
 import {
@@ -25,6 +26,7 @@ import {
   groupTable,
   listen,
   Listening,
+  NotConnected,
   Ready,
   type ConnectOptions,
   type ListenOptions,
@@ -153,6 +155,39 @@ describe('disconnect(runtime, proxy, reason)', () => {
     expect(disconnect(clientRt, remote)).toBe(false);
     expect(disconnect(clientRt, client.address)).toBe(false);
     expect(disconnect(clientRt, new Address([remote.local, 7]))).toBe(false);
+  });
+});
+
+describe('disconnect before the handshake completes', () => {
+  it('lists the connection as handshaking, and disconnect ends it: NotConnected with the reason', async () => {
+    // A peer that accepts and never speaks: the handshake waits.
+    const accepted: Socket[] = [];
+    const silent = createServer((socket) => accepted.push(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => {
+      for (const socket of accepted) socket.destroy();
+      silent.close();
+    });
+    const port = (silent.address() as AddressInfo).port;
+    const clientRt = testRuntime({ name: 'client', messages });
+    const closed = record(CHANNEL_CONNECTION_CLOSED, clientRt);
+    const client = await spawnProbe(clientRt, 'client');
+    const proxy = connect(client.self, { host: '127.0.0.1', port });
+    await waitFor(() => connections(clientRt)[0]?.state === 'handshaking', {
+      what: 'the handshake under way',
+    });
+    expect(connections(clientRt)[0]).toMatchObject({
+      role: 'connector',
+      peer: { host: '127.0.0.1', port },
+      identity: undefined,
+      openedAt: 0,
+      messagesIn: 0,
+    });
+    expect(disconnect(clientRt, proxy, 'changed my mind')).toBe(true);
+    const refused = await client.next(NotConnected);
+    expect(refused.message.reason).toBe('changed my mind');
+    expect(closed).toEqual([{ runtime: clientRt, proxy, reason: 'changed my mind' }]);
+    await waitFor(() => connections(clientRt).length === 0, { what: 'the proxy gone' });
   });
 });
 
