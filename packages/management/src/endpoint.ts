@@ -90,6 +90,10 @@ export interface ManagementEndpoint {
   close(): Promise<void>;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function bad(message: string): never {
   throw new ManagementError('HERALD_ERR_BAD_OPTION', message);
 }
@@ -226,10 +230,18 @@ export async function openManagement(
           port: result.listening.port,
           publicKey: formatPublicKey(options.identity.publicKey),
         };
-  if (server !== undefined)
+  if (server !== undefined) {
     runtime.logger.info(
       { url: server.url.replace(/token=.*/, 'token=…') },
       'management inspector serving',
     );
+    // Plain HTTP: off loopback, the token and everything the page shows cross the network
+    // in clear. Allowed (a private link, a tunnel), but never silently.
+    if (!isLoopback(host))
+      runtime.logger.warn(
+        { host },
+        'management inspector is served over plain HTTP on a non-loopback address: its token can be read on the network',
+      );
+  }
   return { herald, url: server?.url, token, actor, close };
 }
