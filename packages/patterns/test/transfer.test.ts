@@ -248,6 +248,27 @@ describe('transfer against a hostile peer', () => {
     expect(await readdir(outside)).toEqual([]);
   });
 
+  it('abandoned transfers cannot fill the disk: partial files are bounded', async () => {
+    const receiving = await receivingEnd({ maxPartialFiles: 2 });
+    const { peer, proxy } = await hostilePeer(receiving.port);
+    for (const id of ['first', 'second']) {
+      peer.self.send(
+        proxy,
+        TransferOffer({ id, name: `${id}.bin`, size: 10, chunkBytes: 4096, window: 1 }),
+      );
+      await peer.next(TransferAccept, (a) => a.id === id);
+    }
+    peer.self.send(
+      proxy,
+      TransferOffer({ id: 'third', name: 'third.bin', size: 10, chunkBytes: 4096, window: 1 }),
+    );
+    const refused = (await peer.next(TransferFailed)).message;
+    expect([refused.id, refused.reason]).toEqual(['third', 'busy']);
+    expect(
+      (await readdir(path.join(receiving.directory, TRANSFER_PARTIAL_DIRECTORY))).sort(),
+    ).toEqual(['first.json', 'first.part', 'second.json', 'second.part']);
+  });
+
   it('a chunk that does not match its sha256 fails the transfer at both ends and leaves no file', async () => {
     const receiving = await receivingEnd();
     const { peer, proxy } = await hostilePeer(receiving.port);

@@ -109,6 +109,12 @@ export interface FileReceiverOptions {
   readonly maxBytes?: number;
   /** Transfers running at once; more offers fail with `busy`. Default DEFAULT_MAX_ACTIVE_TRANSFERS. */
   readonly maxActive?: number;
+  /**
+   * Partial files kept at once (running and interrupted transfers); a new transfer beyond
+   * it fails with `busy`. Default DEFAULT_MAX_PARTIAL_FILES. Remove stale partials from
+   * `<directory>/.herald-partial/` to make room.
+   */
+  readonly maxPartialFiles?: number;
   /** Replace an existing file of the same name. Default false (the offer fails with `exists`). */
   readonly overwrite?: boolean;
   /** Decides per offer: true accepts, false or a reason refuses (`refused`). Default: accept. */

@@ -34,6 +34,13 @@ export const DEFAULT_MAX_TRANSFER_BYTES = 4 * 1024 * 1024 * 1024;
 /** Transfers one receiver runs at once; more offers are refused with `busy`. */
 export const DEFAULT_MAX_ACTIVE_TRANSFERS = 16;
 
+/**
+ * Partial files a receiver keeps on disk at once (running transfers and interrupted ones
+ * waiting for their sender): a new transfer beyond it is refused with `busy`, so a peer
+ * that starts transfers and abandons them cannot fill the disk (at most this x maxBytes).
+ */
+export const DEFAULT_MAX_PARTIAL_FILES = 64;
+
 /** A progress notice at least every this many bytes (and at start, resume and end). */
 export const DEFAULT_TRANSFER_PROGRESS_BYTES = 1024 * 1024;
 

@@ -17,6 +17,7 @@ import {
   mkdir,
   open,
   readFile,
+  readdir,
   rename,
   stat,
   unlink,
@@ -46,6 +47,7 @@ export interface ReceiverSettings {
   readonly partials: string;
   readonly notify: Address;
   readonly maxBytes: number;
+  readonly maxPartialFiles: number;
   readonly overwrite: boolean;
   readonly progressEveryBytes: number;
   readonly idleMs: number;
@@ -107,10 +109,14 @@ export class Incoming {
   start(self: Self): void {
     self.startTimer(IDLE_TIMER, this.#s.idleMs);
     this.#open().then(
-      (exists) => {
+      (refusal) => {
         if (this.#phase !== 'opening') return;
-        if (exists) {
+        if (refusal === 'exists') {
           this.#fail(self, 'exists', `${this.#name} exists`, true);
+          return;
+        }
+        if (refusal === 'busy') {
+          this.#fail(self, 'busy', `${this.#s.maxPartialFiles} partial files held`, true);
           return;
         }
         this.#phase = 'receiving';
@@ -149,11 +155,12 @@ export class Incoming {
   // ------------------------------------------------------------------ opening
 
   /**
-   * Opens the partial file: resumes one of the same transfer, or starts afresh. True when
-   * the destination exists (and is not to be replaced): nothing is opened then.
+   * Opens the partial file: resumes one of the same transfer, or starts afresh (when fewer
+   * than maxPartialFiles are held). Says why not when the destination exists (and is not
+   * to be replaced) or the partials are at their bound: nothing is opened then.
    */
-  async #open(): Promise<boolean> {
-    if (!this.#s.overwrite && (await exists(this.#destination))) return true;
+  async #open(): Promise<'exists' | 'busy' | undefined> {
+    if (!this.#s.overwrite && (await exists(this.#destination))) return 'exists';
     await mkdir(this.#s.partials, { recursive: true });
     const meta = await readMeta(this.#metaPath);
     if (
@@ -180,14 +187,16 @@ export class Incoming {
         this.#hash = hash;
         this.#expected = this.#written = have;
         this.#fromDisk = true;
-        return false;
+        return undefined;
       }
     }
+    const held = (await readdir(this.#s.partials)).filter((f) => f.endsWith('.part')).length;
+    if (held >= this.#s.maxPartialFiles) return 'busy';
     const fresh: Meta = { id: this.#id, name: this.#name, size: this.#size ?? null };
     await writeFile(this.#metaPath, JSON.stringify(fresh));
     this.#handle = await open(this.#partPath, 'w');
     this.#created = true;
-    return false;
+    return undefined;
   }
 
   #accept(self: Self, offer: TransferOffer, envelope: Envelope): void {

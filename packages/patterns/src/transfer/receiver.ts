@@ -13,6 +13,7 @@ import { Completed, withOptions, type Address, type Envelope, type Self } from '
 import { BadPatternOptionError } from '../errors.js';
 import {
   DEFAULT_MAX_ACTIVE_TRANSFERS,
+  DEFAULT_MAX_PARTIAL_FILES,
   DEFAULT_MAX_TRANSFER_BYTES,
   DEFAULT_TRANSFER_PROGRESS_BYTES,
   DEFAULT_TRANSFER_IDLE_MS,
@@ -45,6 +46,12 @@ export function startReceiver(self: Self, options: FileReceiverOptions): Address
     partials: path.join(directory, TRANSFER_PARTIAL_DIRECTORY),
     notify: options.notify ?? self.address,
     maxBytes: intOption('maxBytes', options.maxBytes, DEFAULT_MAX_TRANSFER_BYTES, 0),
+    maxPartialFiles: intOption(
+      'maxPartialFiles',
+      options.maxPartialFiles,
+      DEFAULT_MAX_PARTIAL_FILES,
+      1,
+    ),
     overwrite: options.overwrite === true,
     progressEveryBytes: intOption(
       'progressEveryBytes',
