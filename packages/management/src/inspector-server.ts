@@ -41,6 +41,13 @@ export interface InspectorServerOptions {
 /** Largest message a browser may send on the inspector WebSocket (it has nothing to say). */
 const MAX_CLIENT_MESSAGE_BYTES = 1024;
 
+/** HTTP connections held at once besides the WebSockets (page, script, scrapes). */
+const MAX_PLAIN_HTTP_CONNECTIONS = 32;
+/** A request's headers must arrive within this (ms). */
+const HTTP_HEADERS_TIMEOUT_MS = 5_000;
+/** A whole request must arrive within this (ms). */
+const HTTP_REQUEST_TIMEOUT_MS = 10_000;
+
 const LOOPBACK_NAMES = new Set(['127.0.0.1', 'localhost', '[::1]', '::1']);
 
 export interface InspectorServer {
@@ -172,6 +179,10 @@ export async function openInspectorServer(
     });
   });
   server.on('clientError', (_error, socket) => socket.destroy());
+  // Sockets and slow requests a local client can make the server hold are bounded too.
+  server.maxConnections = options.maxClients + MAX_PLAIN_HTTP_CONNECTIONS;
+  server.headersTimeout = HTTP_HEADERS_TIMEOUT_MS;
+  server.requestTimeout = HTTP_REQUEST_TIMEOUT_MS;
 
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
