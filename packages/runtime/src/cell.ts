@@ -3,6 +3,7 @@
  * idle actor costs one object, its address and its mailbox.
  */
 import { Address, type AnyMessage } from '@herald/codec';
+import { declaredPriority } from '@herald/codec/internal';
 import type { Logger } from 'pino';
 import type { ArgsOf, Behavior, WithOptions } from './behavior.js';
 import type { TimerHandle } from './clock.js';
@@ -12,6 +13,8 @@ import {
   isAnswer,
   Mailbox,
   NO_CORRELATION,
+  PRIORITY_HIGH,
+  PRIORITY_NORMAL,
   type DeadLetterReason,
 } from './envelope.js';
 import { messageDeliveredChannel } from './diagnostics.js';
@@ -79,6 +82,23 @@ export function splitArgs(args: readonly unknown[]): {
     return { types: args.slice(0, -1) as Matcher[], options: last as ReceiveOptions };
   }
   return { types: args as Matcher[], options: {} };
+}
+
+const KEEP_HIGH: SendOptions = Object.freeze({ priority: 'high' });
+const KEEP_LOW: SendOptions = Object.freeze({ priority: 'low' });
+
+/**
+ * The options that give an answer (or a forward) the priority of the message it answers
+ * (or passes on), unless its own type declares one: an urgent request gets an urgent
+ * answer. Undefined (nothing to do) for a normal one; no allocation either way.
+ */
+function samePriority(
+  envelope: Envelope | undefined,
+  message: AnyMessage,
+): SendOptions | undefined {
+  if (envelope === undefined || envelope.priority === PRIORITY_NORMAL) return undefined;
+  if (declaredPriority(message.type) !== undefined) return undefined;
+  return envelope.priority === PRIORITY_HIGH ? KEEP_HIGH : KEEP_LOW;
 }
 
 /** What `runtime.actors()` says an actor is. */
@@ -227,7 +247,14 @@ export abstract class Cell implements Self, Runnable {
     const current = this.current;
     const correlation =
       current === undefined ? NO_CORRELATION : answerCorrelation(current.correlation);
-    return this.core.post(this.returnAddress, message, this.address, this, correlation);
+    return this.core.post(
+      this.returnAddress,
+      message,
+      this.address,
+      this,
+      correlation,
+      samePriority(current, message),
+    );
   }
 
   replyTo(request: AnyMessage | Envelope, message: AnyMessage): boolean {
@@ -244,6 +271,7 @@ export abstract class Cell implements Self, Runnable {
       this.address,
       this,
       answerCorrelation(envelope.correlation),
+      samePriority(envelope, message),
     );
   }
 
@@ -258,7 +286,8 @@ export abstract class Cell implements Self, Runnable {
       current.from.equals(returnAddress)
         ? current.correlation
         : NO_CORRELATION;
-    return this.core.post(to, message, returnAddress, this, correlation);
+    const options = current?.message === message ? samePriority(current, message) : undefined;
+    return this.core.post(to, message, returnAddress, this, correlation, options);
   }
 
   /** Records `envelope` as the message being handled: `reply()` and `replyTo()` answer it. */

@@ -4,7 +4,7 @@
  */
 import { Address, defineMessage, t } from '@herald/codec';
 import { settle, type Envelope, type Priority, type Self } from '@herald/runtime';
-import { Envelope as MakeEnvelope, priorityLevel } from '@herald/runtime/internal';
+import { Envelope as MakeEnvelope, priorityLevel, priorityName } from '@herald/runtime/internal';
 import { closeTestRuntimes, propertyParameters, propertySeeds, testRuntime } from '@herald/testing';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -80,6 +80,41 @@ describe('mailbox lanes', () => {
     expect(await runtime.completion(asker)).toEqual(Ack());
     await runtime.completion(sink);
     expect(order).toEqual([3, 2, 1]);
+  });
+
+  it('an answer or a forward keeps the priority of the message it answers or passes on, unless its type declares one', async () => {
+    const runtime = testRuntime();
+    const seen: string[] = [];
+    const note = (self: Self, m: { type: string }, envelope: Envelope) => {
+      seen.push(`${self.name} ${m.type.slice(5)} ${priorityName(envelope.priority)}`);
+    };
+    const last = runtime.spawn({ name: 'last', receive: note });
+    const middle = runtime.spawn({
+      name: 'middle',
+      receive: (self: Self, m: { type: string }, envelope: Envelope) => {
+        note(self, m, envelope);
+        if (Job.is(m)) {
+          self.reply(Ack());
+          self.reply(Chore({ n: 0 })); // declared low: stays low
+          self.forward(last, m, envelope.from);
+        }
+      },
+    });
+    const first = runtime.spawn({
+      name: 'first',
+      start: (self: Self) => {
+        self.send(middle, Job({ n: 1 }), { priority: 'high' });
+      },
+      receive: note,
+    });
+    void first;
+    await settle();
+    expect(seen.sort()).toEqual([
+      'first Ack high',
+      'first Chore low',
+      'last Job high',
+      'middle Job high',
+    ]);
   });
 
   it('refuses a priority or trace that is not one (HERALD_ERR_BAD_OPTION)', () => {
