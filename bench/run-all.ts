@@ -11,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 const benches: ReadonlyArray<{ readonly script: string; readonly flags: readonly string[] }> = [
   { script: 'runtime.ts', flags: ['--expose-gc'] },
   { script: 'codec.ts', flags: [] },
+  { script: 'receive-path.ts', flags: [] },
   { script: 'net.ts', flags: [] },
   { script: 'handshake.ts', flags: [] },
   { script: 'trust-checks.ts', flags: [] },
