@@ -158,6 +158,26 @@ describe('priority on a connection', () => {
     const urgent = await server.next(Urgent, () => true, LONG_WAIT_MS);
     expect(urgent.message.n).toBe(7);
   });
+
+  it('messages sent before the handshake completes keep their lanes: high first, then the held ones in order', async () => {
+    const server = await spawnProbe(testRuntime({ name: 'server', messages }), 'server');
+    listen(server.self, { port: 0 });
+    const port = (await server.next(Listening)).message.listening.port;
+    const client = await spawnProbe(testRuntime({ name: 'client', messages }), 'client');
+    const remote = connect(client.self, { host: '127.0.0.1', port });
+    const data = new Uint8Array(1024);
+    for (let n = 0; n < 5; n++) client.self.send(remote, Bulk({ n, data }), { priority: 'low' });
+    client.self.send(remote, Urgent({ n: 1 }), { priority: 'high' });
+    client.self.send(remote, Urgent({ n: 2 }));
+    await waitFor(() => server.inbox.filter((r) => Bulk.is(r.message)).length === 5, {
+      what: 'all five',
+    });
+    const order = server.inbox
+      .map((r) => r.message)
+      .filter((m) => Bulk.is(m) || Urgent.is(m))
+      .map((m) => `${m.type.slice(5)}${(m as Bulk | Urgent).n}`);
+    expect(order).toEqual(['Urgent1', 'Urgent2', 'Bulk0', 'Bulk1', 'Bulk2', 'Bulk3', 'Bulk4']);
+  });
 });
 
 type Urgent = ReturnType<typeof Urgent>;

@@ -112,6 +112,9 @@ export class OutboundFlow {
   #release(budget: number): void {
     const lanes = this.#lanes;
     if (lanes === undefined) return;
+    // Before the session opens nothing is batched (all would go at once when it opens):
+    // held messages wait for it, except on a close, when they go in order before CLOSE.
+    if (this.#wire.state !== 'open' && budget !== Number.MAX_SAFE_INTEGER) return;
     for (;;) {
       const batch = this.#wire.batchBytes;
       if (batch > 0 && batch + lanes.nextBytes() > budget) return;
