@@ -361,4 +361,15 @@ describe('transfer across a reconnect', () => {
     expect(again.sha256).toBe(sha256(src.data));
     expect(receiving.server.count(TransferCompleted)).toBe(1);
   });
+
+  it('a completion remembered for an id is checked against the file: other content with the same id fails', async () => {
+    const receiving = await receivingEnd();
+    const { client, to } = await sendingEnd(receiving.port);
+    const src = await sourceFile(5_000, 'same-id.bin');
+    sendFile(client.self, to, src.file, { id: 'reused' });
+    await client.next(TransferCompleted);
+    const other = await sourceFile(5_000, 'same-id.bin');
+    sendFile(client.self, to, other.file, { id: 'reused' });
+    expect((await client.next(TransferFailed)).message.reason).toBe('checksum-mismatch');
+  });
 });

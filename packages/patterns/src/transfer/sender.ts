@@ -149,7 +149,7 @@ interface Chunk {
   readonly sha256: Uint8Array;
 }
 
-type Phase = 'opening' | 'offering' | 'sending' | 'ending' | 'done';
+type Phase = 'opening' | 'offering' | 'sending' | 'ending' | 'verifying' | 'done';
 
 /** One transfer's sending actor (a Handler). */
 class Sender {
@@ -465,9 +465,39 @@ class Sender {
   }
 
   #onCompleted(self: Self, done: TransferCompleted): void {
-    if (done.id !== this.#id || this.#phase === 'done') return;
-    const mine = this.#hashed === done.size ? this.#hash.copy().digest('hex') : undefined;
-    if (mine !== undefined && mine !== done.sha256) {
+    if (done.id !== this.#id || this.#phase === 'done' || this.#phase === 'verifying') return;
+    if (this.#hashed !== done.size && this.#source?.seekable === true) {
+      // A completion for bytes this sender has not hashed (it restarted, or the receiver
+      // remembered an earlier transfer with this id): hash the file before believing it.
+      this.#phase = 'verifying';
+      void this.#hashTo(done.size).then(
+        (complete) => this.#completeWith(self, done, complete),
+        (error: unknown) => this.#finish(self, this.#failed('source-error', errorText(error))),
+      );
+      return;
+    }
+    this.#completeWith(self, done, this.#hashed === done.size);
+  }
+
+  /** Hashes the (seekable) source on from #hashed to `size`; false if it ends before. */
+  async #hashTo(size: number): Promise<boolean> {
+    const source = this.#source as ChunkSource;
+    while (this.#hashed < size) {
+      const data = await source.read(this.#hashed, Math.min(this.#chunkBytes, size - this.#hashed));
+      if (data.length === 0) return false;
+      this.#hash.update(data);
+      this.#hashed += data.length;
+    }
+    return (await source.read(size, 1)).length === 0; // and no more than that
+  }
+
+  #completeWith(self: Self, done: TransferCompleted, hashed: boolean): void {
+    if (this.#phase === 'done') return;
+    if (!hashed && this.#source?.seekable === true) {
+      this.#finish(self, this.#failed('size-mismatch', 'the receiver reports another size'));
+      return;
+    }
+    if (hashed && this.#hash.copy().digest('hex') !== done.sha256) {
       this.#finish(self, this.#failed('checksum-mismatch', 'the receiver reports another sha256'));
       return;
     }
