@@ -28,7 +28,8 @@ import { chromium, type BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openManagement, type ManagementEndpoint } from '../src/index.js';
 
-const CHROMIUM = '/usr/bin/chromium';
+/** Debian's chromium; HERALD_CHROMIUM names another binary (or a missing one, to see the skip). */
+const CHROMIUM = process.env['HERALD_CHROMIUM'] ?? '/usr/bin/chromium';
 const CHROMIUM_ARGS = [
   '--headless',
   '--no-sandbox',
