@@ -89,6 +89,10 @@ export class OutletCore {
   #peerList: readonly Peer[] | undefined;
   self: Self | undefined;
   kickPending = false;
+  /** The actor has ended: sends are answered with NotDelivered{ outlet-stopped } at once. */
+  stopped = false;
+  /** Gives the store partition back (the actor ended). */
+  release: () => void = () => undefined;
   timerDue: number | undefined;
   /** The commit of the last persistent write (its promise resolves after every earlier one). */
   lastWrite: Promise<unknown> = Promise.resolve();
@@ -106,7 +110,10 @@ export class OutletCore {
       return;
     }
     const internals = storeInternals(store);
-    internals.claim('outbox', name);
+    const claim = internals.claim('outbox', name);
+    this.release = () => {
+      internals.release(claim);
+    };
     this.partition = internals.outbox(name);
     this.senderId = this.partition.senderId;
     this.nextSeq = this.partition.nextSeq;

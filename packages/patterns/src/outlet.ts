@@ -69,8 +69,9 @@ export interface Outlet {
   send(message: AnyMessage, options?: OutletSendOptions): string;
   /**
    * Feeds a peer event the owner received (Accepted, Connected, Closed, Abandoned,
-   * Congested, Drained, GroupUpdate, discovery's Available / NotAvailable) to the peer set; call it right after receiving (it
-   * reads the owner's return address). Returns whether the message was a peer event.
+   * Congested, Drained, GroupUpdate, discovery's Available / NotAvailable) to the peer set;
+   * call it right after receiving (it reads the owner's return address). Returns whether
+   * the message was a peer event.
    */
   observe(message: AnyMessage): boolean;
   addPeer(address: Address, description?: PeerDescription): void;
@@ -81,7 +82,11 @@ export interface Outlet {
   readonly pending: number;
   /** Resolves when every persistent send so far is committed (survives SIGKILL). */
   committed(): Promise<void>;
-  /** Stops the outlet: held non-persistent messages get NotDelivered{ outlet-stopped }. */
+  /**
+   * Stops the outlet: held non-persistent messages get NotDelivered{ outlet-stopped }
+   * (persistent ones stay in the store for the next outlet on it), and so does any later
+   * send.
+   */
   stop(): void;
 }
 
@@ -131,6 +136,8 @@ class OutletHandler implements Handler {
 
   end(): void {
     this.#core.self = undefined;
+    this.#core.stopped = true;
+    this.#core.release();
   }
 
   /** Transmits what can be transmitted now; enforces the buffer bound on what cannot. */
@@ -372,6 +379,22 @@ export function createOutlet(self: Self, options: OutletOptions = {}): Outlet {
     senderId: core.senderId,
     send(message, sendOptions = {}) {
       const id = core.enqueue(message, self.address, sendOptions);
+      if (core.stopped) {
+        // Nobody will ever transmit it: say so now rather than hold it.
+        for (const entry of [...core.entries.values()]) {
+          core.drop(entry);
+          self.send(
+            self.address,
+            NotDelivered({
+              id: entry.sendId,
+              reason: 'outlet-stopped',
+              messageType: entry.message.type,
+              attempts: 0,
+            }),
+          );
+        }
+        return id;
+      }
       kick();
       return id;
     },

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TestClock, settle, type Runtime } from '@herald/runtime';
+import { Completed, TestClock, settle, type Runtime } from '@herald/runtime';
 import { closeTestRuntimes, spawnProbe, testRuntime } from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDurableStore, type DurableStore } from '../src/durable-store.js';
@@ -105,8 +105,11 @@ describe('durable outbox', () => {
     const runtime = testRuntime({ clock: new TestClock(), messages: [Job] });
     const store = storeAt(tempDir());
     const probe = await spawnProbe(runtime);
-    createOutlet(probe.self, { store });
+    const first = createOutlet(probe.self, { store });
     expect(() => createOutlet(probe.self, { store })).toThrow(StoreError);
+    first.stop();
+    await probe.waitFor(Completed); // the outlet (the probe's child) has ended
+    expect(() => createOutlet(probe.self, { store })).not.toThrow(); // released when it ended
   });
 });
 

@@ -4,7 +4,7 @@
  * fault listed in issue 13 has a test here named after it.
  */
 import { Congested, Drained } from '@herald/net';
-import { TestClock, settle, type Runtime } from '@herald/runtime';
+import { Completed, TestClock, settle, type Runtime } from '@herald/runtime';
 import { closeTestRuntimes, spawnProbe, testRuntime, type Probe } from '@herald/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BadPatternOptionError } from '../src/errors.js';
@@ -212,6 +212,11 @@ describe('outlet send modes', () => {
       [ids[0], 'outlet-stopped'],
       [ids[1], 'outlet-stopped'],
     ]);
+    await probe.waitFor(Completed); // the outlet (the probe's child) has ended
+    const late = outlet.send(Job({ n: 3 }));
+    const refused = await probe.next(NotDelivered, (m) => m.id === late);
+    expect(refused.message.reason).toBe('outlet-stopped');
+    expect(outlet.pending).toBe(0);
   });
 
   it('rejects bad options at the call with HERALD_ERR_BAD_OPTION', async () => {
