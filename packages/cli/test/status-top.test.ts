@@ -75,6 +75,9 @@ describe('herald status', () => {
     expect(set.code).toBe(0);
     expect(set.stderr).toMatch(/^log level \S+ → debug$/m);
     expect((await snapshot(endpoint, key)).status.logLevel).toBe('debug');
+    const bad = await finished(operator('status', endpoint, key, '--set-log-level=loudest'));
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/HERALD_MANAGEMENT_BAD_LEVEL/);
 
     // An anonymous peer of the listener (which encrypts, having an identity): the one
     // connection that is not this operator's own.
