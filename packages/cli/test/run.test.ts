@@ -32,6 +32,15 @@ describe('herald run', () => {
     expect(JSON.parse(result.stdout.slice(1).join('\n'))).toMatchObject({ stopped: true });
   }, 30_000);
 
+  it('runs a handler object as the main actor; Ctrl-C reaches its onStop', async () => {
+    const child = herald('run', fixture('handler'));
+    await child.waitForLine(/^ready$/, RUN_MS);
+    child.kill('SIGINT');
+    const result = await finished(child);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toEqual(['ready', 'handler stopped']);
+  }, 30_000);
+
   it('takes every flag as a setting for a module without a settings export (named main)', async () => {
     const result = await finished(
       herald('run', fixture('loose'), '--port', '8080', '--host=a.example', '--verbose'),
