@@ -110,6 +110,25 @@ describe('herald status', () => {
   }, 60_000);
 });
 
+describe('herald listen --inspector', () => {
+  it('serves the browser inspector at the URL it prints', async () => {
+    const server = herald(
+      'listen',
+      `--identity=${serverKey}`,
+      `--operators=${await publicKeyOf(operatorKey)}`,
+      '--inspector',
+    );
+    const [, url] = await server.waitForLine(
+      /^inspector at (http:\/\/127\.0\.0\.1:\d+\/\S*)$/,
+      RUN_MS,
+    );
+    const page = await fetch(url as string);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toMatch(/<html/i);
+  }, 60_000);
+});
+
 describe('herald top', () => {
   it('prints one view per interval when not on a terminal, with rates from the second on', async () => {
     const { endpoint, key } = await managed();
