@@ -10,9 +10,15 @@
  * ones). A body that references a shape the decoder has not been given fails with
  * `HERALD_ERR_UNKNOWN_STRUCTURE`.
  *
- * Only message-shaped objects (first key `type`) become shared shapes, so dictionaries with
- * arbitrary keys cannot exhaust the budget; past `maxStreamStructures`, and for other
- * objects, msgpackr describes the shape inside the body (self-contained, per message).
+ * A stream body leaves the message's `type` out: the network layer carries the type name in
+ * its own header and hands it to `decodeBody`, which puts it back before validation (a body
+ * that does carry `type` is still read, and its type must match). That spares every message
+ * its type name (14 bytes for `bench.Payload`) and the string decode.
+ *
+ * Only message-shaped objects (the top-level message's own shape, or a nested object whose
+ * first key is `type`) become shared shapes, so dictionaries with arbitrary keys cannot
+ * exhaust the budget; past `maxStreamStructures`, and for other objects, msgpackr describes
+ * the shape inside the body (self-contained, per message).
  *
  * Structure update layout (msgpack): `[firstIndex, keys0, keys1, ...]` where each `keys` is an
  * array of strings and `firstIndex` is the number of shapes the decoder must already hold.
@@ -90,13 +96,22 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
   // Set once a shape of the current message was kept unshared: every later new shape of the
   // same message must be unshared too, or msgpackr could hand out one own-record id twice.
   let unsharedInMessage = false;
+  // The top-level value being packed (the message without `type`), and its keys once asked.
+  let top: Record<string, unknown> = {};
+  let topKeys: string[] | null = null;
+  const isTopShape = (keys: string[]): boolean => {
+    topKeys ??= Object.keys(top);
+    if (keys.length !== topKeys.length) return false;
+    for (let i = 0; i < keys.length; i++) if (keys[i] !== topKeys[i]) return false;
+    return true;
+  };
   const packr = new Packr({
     ...PACK_OPTIONS,
     useRecords: true,
     structures,
     maxSharedStructures: core.maxStreamStructures,
     shouldShareStructure: (keys: string[]) => {
-      if (unsharedInMessage || keys[0] !== 'type') {
+      if (unsharedInMessage || (keys[0] !== 'type' && !isTopShape(keys))) {
         unsharedInMessage = true;
         return false;
       }
@@ -124,11 +139,13 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
         return { ...self, structureUpdate: undefined };
       }
       unsharedInMessage = false;
+      top = withoutType(message);
+      topKeys = null;
       startCollectingAddresses();
       let body: Uint8Array;
       let addresses: Address[] | null;
       try {
-        body = packr.pack(message);
+        body = packr.pack(top);
       } catch (error) {
         throw toEncodeError(error, message);
       } finally {
@@ -144,6 +161,15 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
       };
     },
   };
+}
+
+/** The message's own fields, without `type` (the header carries it). */
+function withoutType(message: AnyMessage): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key of Object.keys(message)) {
+    if (key !== 'type') out[key] = (message as unknown as Record<string, unknown>)[key];
+  }
+  return out;
 }
 
 function streamError(message: string): CodecError {
@@ -271,6 +297,11 @@ export function createStreamDecoder(core: CodecCore): StreamDecoder {
       return core.decodeSelfContained(def, body, addresses, flags);
     }
     const raw = core.unpack(unpackr, body, 0, addresses);
+    // The type comes from the header: put it back (a body that carries one keeps it, and
+    // validation checks that it is this type).
+    if (typeof raw === 'object' && raw !== null && !Object.hasOwn(raw, 'type')) {
+      (raw as Record<string, unknown>).type = def.type;
+    }
     return core.validate(def, raw, false);
   }
 }
