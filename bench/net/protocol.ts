@@ -3,10 +3,11 @@
  * raw-socket baseline's framing, and the payload.
  *
  * Herald: `Payload` / `Request` / `Response` carry one `data` field sized so that the
- * stream-encoded body is exactly PAYLOAD_BYTES bytes (today: 1 byte of record id, 14 of
- * type name and 2 of msgpack `bin` header + 83 data bytes for `bench.Payload`; before the
- * bytes-as-bin change the typed-array extension header made it 19 + 81; the record's
- * structure is sent once per connection). Frame and routing header come on top;
+ * stream-encoded body is exactly PAYLOAD_BYTES bytes (today: 1 byte of record id and 2 of
+ * msgpack `bin` header + 97 data bytes for `bench.Payload`: stream bodies no longer carry
+ * the type name, and bytes are `bin`; in the morning of 2026-11-27 it was 19 bytes of
+ * record id, type name and typed-array extension header + 81; the record's structure is
+ * sent once per connection). Frame and routing header come on top;
  * the peer measures and reports the exact wire bytes per message.
  *
  * Raw baseline: frames `[u32 BE length of what follows][u8 kind][payload]`; a data frame
