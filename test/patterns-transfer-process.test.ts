@@ -38,6 +38,7 @@ import {
 } from '@herald/testing';
 import {
   TransferCompleted,
+  TransferFailed,
   TransferProgress,
   sendStream,
   spawnFileReceiver,
@@ -101,7 +102,14 @@ describe('transfer between processes', () => {
       });
       stream.write(data.subarray(0, half));
       // every byte of the first half is written by the receiver (acknowledged): kill it
-      await client.next(TransferProgress, (p) => p.bytes === half, CHILD_WAIT_MS);
+      // (a failure instead ends the wait at once, and the assertion shows its reason)
+      const reached = await client.recorder.next(
+        (r) =>
+          (TransferProgress.is(r.message) && r.message.bytes === half) ||
+          TransferFailed.is(r.message),
+        { timeoutMs: CHILD_WAIT_MS },
+      );
+      expect(reached.message).toMatchObject({ type: TransferProgress.type, bytes: half });
       first.kill('SIGKILL');
       await first.waitForExit(CHILD_WAIT_MS);
 
@@ -144,7 +152,7 @@ describe('transfer between processes', () => {
       relays.push(relay);
 
       const source = path.join(await tempDirectory(), 'big.bin');
-      const data = randomBytes(2 * 1024 * 1024 + 5);
+      const data = randomBytes(4 * 1024 * 1024 + 5); // at least 2.5 s at 5 ms each way per chunk
       await writeFile(source, data);
       const args = [
         '--role=sender',
