@@ -40,11 +40,15 @@ export {
   Connected,
   Drained,
   Listening,
+  MeasureRoundTrip,
+  NoRoundTrip,
   NotConnected,
   NotListening,
+  RoundTrip,
   StopListening,
   type HostPort,
 } from './messages.js';
+export { MAX_ROUND_TRIP_PROBES } from './connection/probe.js';
 export {
   sessionOf,
   type AuthorizeDecision,

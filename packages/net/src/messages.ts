@@ -129,6 +129,34 @@ export const AwaitDrain = defineMessage('herald.AwaitDrain', {});
 export type AwaitDrain = MessageOf<typeof AwaitDrain>;
 
 /**
+ * Application → proxy: measure one protocol round trip. The proxy sends a wire PING and
+ * replies RoundTrip when the PONG arrives, or NoRoundTrip (docs/networking.md, "Measuring a
+ * round trip"). Works against any Herald peer: nothing but PING / PONG crosses the wire.
+ */
+export const MeasureRoundTrip = defineMessage('herald.MeasureRoundTrip', {});
+export type MeasureRoundTrip = MessageOf<typeof MeasureRoundTrip>;
+
+/** Proxy → asker: the PONG arrived `micros` µs (runtime clock) after the PING `seq` went out. */
+export const RoundTrip = defineMessage('herald.RoundTrip', {
+  remote: t.address(),
+  micros: t.int(),
+  seq: t.int(),
+});
+export type RoundTrip = MessageOf<typeof RoundTrip>;
+
+/**
+ * Proxy → asker: no round trip was measured. `reason` is 'not-open' (the handshake has not
+ * completed), 'too-many-probes' (MAX_ROUND_TRIP_PROBES are waiting), 'closed' or
+ * 'abandoned' (the connection ended first; `detail` is its close reason).
+ */
+export const NoRoundTrip = defineFault(
+  'herald.NoRoundTrip',
+  { remote: t.address(), reason: t.string(), detail: t.string() },
+  { code: 'HERALD_NO_ROUND_TRIP', explanation: 'no round trip measured' },
+);
+export type NoRoundTrip = MessageOf<typeof NoRoundTrip>;
+
+/**
  * Proxy → peer proxy, protocol only: a message the peer sent could not be delivered here
  * (`reason`: refused, no-such-actor, not-delivered, ...). Sent at a bounded rate; the peer's
  * proxy records a dead letter for the sender with the far reason. Never delivered to an
@@ -157,5 +185,8 @@ export const sessionMessages = [
   Congested,
   Drained,
   AwaitDrain,
+  MeasureRoundTrip,
+  RoundTrip,
+  NoRoundTrip,
   Undeliverable,
 ] as const;

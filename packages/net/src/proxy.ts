@@ -70,6 +70,7 @@ import {
   type Relay,
 } from './connection/inbound.js';
 import { Keepalive } from './connection/keepalive.js';
+import { RoundTripProbes } from './connection/probe.js';
 import { OutboundFlow, type OutboundSignals } from './connection/outbound.js';
 import { ConnectionWatches } from './connection/watches.js';
 import {
@@ -79,7 +80,10 @@ import {
   Closed,
   Congested,
   Drained,
+  MeasureRoundTrip,
+  NoRoundTrip,
   NotConnected,
+  RoundTrip,
   Undeliverable,
   type HostPort,
 } from './messages.js';
@@ -170,6 +174,8 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
   #defaultTarget!: Address;
   /** AwaitDrain requests not yet answered (answered with replyTo: correlated). */
   #drainWaiters: Envelope[] = [];
+  /** MeasureRoundTrip askers (connection/probe.ts), made on the first. */
+  #probes: RoundTripProbes | undefined;
   readonly #highWaterBytes: number;
   /** Inbound fairness: holds events whose target's mailbox is past this connection's share. */
   readonly #gate: InboundGate;
@@ -522,6 +528,9 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
               Drained({ remote: self.address, pendingBytes: this.#outbound.pendingBytes() }),
             );
           return;
+        case MeasureRoundTrip.type:
+          this.#measure(envelope);
+          return;
         case Timer.type:
           if (envelope.from.equals(self.address)) {
             this.#onTimer((message as Timer).key);
@@ -568,6 +577,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
           proxy: this.#self.address,
           reason: 'internal-error',
         });
+      this.#failProbes('abandoned', 'internal-error');
       this.#setup.abort?.abort();
       this.#stream?.destroy();
       const controller = this.#setup.controller;
@@ -897,6 +907,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
           }
           break;
         case 'pong':
+          if (this.#probes !== undefined) this.#answerProbe(event.seq);
           break;
         case 'closed':
           this.#info({ reason: event.reason, text: event.text }, 'peer closed');
@@ -1008,6 +1019,46 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       );
   }
 
+  // ---- round-trip probes (connection/probe.ts) -----------------------------------------
+
+  #measure(asker: Envelope): void {
+    const refusal =
+      this.#phase !== 'open' || this.#wire.state !== 'open'
+        ? 'not-open'
+        : (this.#probes ??= new RoundTripProbes()).add(asker)
+          ? undefined
+          : 'too-many-probes';
+    if (refusal !== undefined) this.#noRoundTrip(asker, refusal, this.#phase);
+    else this.#pingProbe();
+  }
+
+  /** Sends the PING for the next waiting probe (one in flight at a time). */
+  #pingProbe(): void {
+    if (this.#probes?.due !== true) return;
+    const seq = this.#keepalive.nextSeq();
+    this.#wire.ping(seq);
+    this.#probes.sent(seq, this.#self.runtime.clock.now());
+    this.#outbound.schedule();
+  }
+
+  #answerProbe(seq: number): void {
+    const answered = this.#probes?.answered(seq, this.#self.runtime.clock.now());
+    if (answered === undefined) return;
+    const { asker, micros } = answered;
+    this.#self.replyTo(asker, RoundTrip({ remote: this.#self.address, micros, seq: answered.seq }));
+    this.#pingProbe();
+  }
+
+  #failProbes(kind: 'closed' | 'abandoned', reason: string): void {
+    for (const asker of this.#probes?.drain() ?? []) this.#noRoundTrip(asker, kind, reason);
+  }
+
+  #noRoundTrip(asker: Envelope, reason: string, detail: string): void {
+    const explanation = `no round trip to ${this.#peer.host}:${this.#peer.port}: ${reason}`;
+    const remote = this.#self.address;
+    this.#self.replyTo(asker, NoRoundTrip({ remote, reason, detail, explanation }));
+  }
+
   // ---- keep-alive and timers -----------------------------------------------------------
 
   #armKeepalive(): void {
@@ -1096,6 +1147,7 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     const wasOpen = this.#phase === 'open';
     this.#phase = 'ended';
     const self = this.#self;
+    this.#failProbes(kind, reason);
     if (connectionClosedChannel.hasSubscribers)
       connectionClosedChannel.publish({ runtime: self.runtime, proxy: self.address, reason });
     // Messages from the peer held for a full mailbox were never delivered: report each.
