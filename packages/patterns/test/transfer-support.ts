@@ -17,6 +17,7 @@ import {
   listen,
   sessionOf,
   type BackoffPolicy,
+  type ListenOptions,
 } from '@herald/net';
 import type { Address } from '@herald/runtime';
 import { spawnProbe, testRuntime, type Probe } from '@herald/testing';
@@ -57,6 +58,7 @@ export interface ReceivingEnd {
 /** A listening runtime whose peers reach a file receiver writing into a fresh directory. */
 export async function receivingEnd(
   options: Partial<FileReceiverOptions> = {},
+  listenOptions: ListenOptions = {},
 ): Promise<ReceivingEnd> {
   const directory = options.directory ?? (await tempDirectory('inbox'));
   const server = await spawnProbe(
@@ -70,7 +72,7 @@ export async function receivingEnd(
   listen(
     server.self,
     { port: 0 },
-    { messages: transferMessages, session: sessionOf(transferSession, receiver) },
+    { ...listenOptions, messages: transferMessages, session: sessionOf(transferSession, receiver) },
   );
   const { message } = await server.next(Listening);
   return { server, receiver, port: message.listening.port, directory };

@@ -10,7 +10,7 @@ import { readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
-import { Connected, connect } from '@herald/net';
+import { Connected, connect, createIdentity } from '@herald/net';
 import { PRIORITY_LOW } from '@herald/runtime/internal';
 import {
   closeTestRuntimes,
@@ -246,6 +246,59 @@ describe('transfer against a hostile peer', () => {
     expect((await peer.next(TransferFailed)).message.reason).toBe('protocol-error');
     // nothing was created anywhere: the directory itself is made only for an accepted transfer
     expect(await readdir(outside)).toEqual([]);
+  });
+
+  it('a transfer a proven peer started cannot be resumed or taken over by another peer', async () => {
+    const receiving = await receivingEnd({}, { encrypted: true });
+    const join = async (name: string) => {
+      const peer = await spawnProbe(testRuntime({ messages: transferMessages }), name);
+      connect(
+        peer.self,
+        { host: '127.0.0.1', port: receiving.port },
+        { messages: transferMessages, identity: createIdentity() },
+      );
+      return { peer, proxy: (await peer.next(Connected)).from };
+    };
+    const offer = TransferOffer({
+      id: 'owned',
+      name: 'owned.bin',
+      size: 10,
+      chunkBytes: 4096,
+      window: 1,
+    });
+    const alice = await join('alice');
+    alice.peer.self.send(alice.proxy, offer);
+    expect((await alice.peer.next(TransferAccept)).message.epoch).toBe(1);
+    const mallory = await join('mallory');
+    mallory.peer.self.send(mallory.proxy, offer);
+    const refused = (await mallory.peer.next(TransferFailed)).message;
+    expect([refused.reason, refused.detail]).toEqual([
+      'refused',
+      'the transfer belongs to another peer',
+    ]);
+    alice.peer.self.send(alice.proxy, offer); // the owner still resumes it
+    expect((await alice.peer.next(TransferAccept)).message.epoch).toBe(2);
+
+    // the receiver restarts on the same directory: the partial on disk is still alice's
+    await receiving.server.self.runtime.close();
+    const again = await receivingEnd({ directory: receiving.directory }, { encrypted: true });
+    const join2 = async (name: string, identity: ReturnType<typeof createIdentity>) => {
+      const peer = await spawnProbe(testRuntime({ messages: transferMessages }), name);
+      connect(
+        peer.self,
+        { host: '127.0.0.1', port: again.port },
+        { messages: transferMessages, identity },
+      );
+      return { peer, proxy: (await peer.next(Connected)).from };
+    };
+    const mallory2 = await join2('mallory-again', createIdentity());
+    mallory2.peer.self.send(mallory2.proxy, offer);
+    expect((await mallory2.peer.next(TransferFailed)).message.detail).toBe(
+      'the partial file belongs to another peer',
+    );
+    expect(existsSync(path.join(again.directory, TRANSFER_PARTIAL_DIRECTORY, 'owned.part'))).toBe(
+      true,
+    );
   });
 
   it('abandoned transfers cannot fill the disk: partial files are bounded', async () => {

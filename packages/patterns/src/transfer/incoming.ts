@@ -63,6 +63,8 @@ interface Meta {
   readonly id: string;
   readonly name: string;
   readonly size: number | null;
+  /** The proven identity of the peer that started it, or null (anonymous, local). */
+  readonly peer: string | null;
 }
 
 export class Incoming {
@@ -74,6 +76,8 @@ export class Incoming {
   readonly #partPath: string;
   readonly #metaPath: string;
   readonly #destination: string;
+  /** The proven identity of the peer that offered it (null: anonymous or local). */
+  readonly #owner: string | null;
   #phase: Phase = 'opening';
   #handle: FileHandle | undefined;
   #hash: Hash = createHash('sha256');
@@ -96,8 +100,9 @@ export class Incoming {
   #fromDisk = false;
   #lastProgress = -1;
 
-  constructor(settings: ReceiverSettings, offer: TransferOffer) {
+  constructor(settings: ReceiverSettings, offer: TransferOffer, owner: string | undefined) {
     this.#s = settings;
+    this.#owner = owner ?? null;
     this.#id = offer.id;
     this.#name = offer.name;
     this.#size = offer.size;
@@ -113,6 +118,10 @@ export class Incoming {
         if (this.#phase !== 'opening') return;
         if (refusal === 'exists') {
           this.#fail(self, 'exists', `${this.#name} exists`, true);
+          return;
+        }
+        if (refusal === 'refused') {
+          this.#fail(self, 'refused', 'the partial file belongs to another peer', true);
           return;
         }
         if (refusal === 'busy') {
@@ -159,10 +168,12 @@ export class Incoming {
    * than maxPartialFiles are held). Says why not when the destination exists (and is not
    * to be replaced) or the partials are at their bound: nothing is opened then.
    */
-  async #open(): Promise<'exists' | 'busy' | undefined> {
+  async #open(): Promise<'exists' | 'busy' | 'refused' | undefined> {
     if (!this.#s.overwrite && (await exists(this.#destination))) return 'exists';
     await mkdir(this.#s.partials, { recursive: true });
     const meta = await readMeta(this.#metaPath);
+    // a partial a proven peer started is that peer's: nobody else resumes or replaces it
+    if (meta !== undefined && meta.peer !== null && meta.peer !== this.#owner) return 'refused';
     if (
       meta !== undefined &&
       meta.id === this.#id &&
@@ -192,7 +203,12 @@ export class Incoming {
     }
     const held = (await readdir(this.#s.partials)).filter((f) => f.endsWith('.part')).length;
     if (held >= this.#s.maxPartialFiles) return 'busy';
-    const fresh: Meta = { id: this.#id, name: this.#name, size: this.#size ?? null };
+    const fresh: Meta = {
+      id: this.#id,
+      name: this.#name,
+      size: this.#size ?? null,
+      peer: this.#owner,
+    };
     await writeFile(this.#metaPath, JSON.stringify(fresh));
     this.#handle = await open(this.#partPath, 'w');
     this.#created = true;
@@ -419,7 +435,8 @@ async function readMeta(file: string): Promise<Meta | undefined> {
     if (typeof m['id'] !== 'string' || typeof m['name'] !== 'string') return undefined;
     const size = m['size'];
     if (size !== null && typeof size !== 'number') return undefined;
-    return { id: m['id'], name: m['name'], size };
+    const peer = typeof m['peer'] === 'string' ? m['peer'] : null;
+    return { id: m['id'], name: m['name'], size, peer };
   } catch {
     return undefined;
   }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import type { AnyMessage } from '@herald/codec';
 import { Completed, withOptions, type Address, type Envelope, type Self } from '@herald/runtime';
 import { BadPatternOptionError } from '../errors.js';
+import { peerOf } from '../routing/router.js';
 import {
   DEFAULT_MAX_ACTIVE_TRANSFERS,
   DEFAULT_MAX_PARTIAL_FILES,
@@ -89,6 +90,8 @@ class FileReceiver {
   /** Running transfers by id, and the id of each transfer actor. */
   readonly #active = new Map<string, Address>();
   readonly #ids = new Map<string, string>();
+  /** The proven identity that started each running transfer (none for anonymous peers). */
+  readonly #owners = new Map<string, string>();
   /** Recently completed transfers (oldest first), as the sender's copy. */
   readonly #completed = new Map<string, TransferCompleted>();
 
@@ -112,6 +115,7 @@ class FileReceiver {
     if (id === undefined) return;
     this.#ids.delete(from.toString());
     this.#active.delete(id);
+    this.#owners.delete(id);
     if (TransferCompleted.is(message.value)) {
       this.#completed.set(id, message.value);
       if (this.#completed.size > MAX_REMEMBERED_COMPLETIONS) {
@@ -141,8 +145,13 @@ class FileReceiver {
       self.replyTo(envelope, done);
       return;
     }
+    // A proven identity owns its transfers: another peer cannot resume (or hijack) one.
+    const owner = peerOf(self, envelope.from).identity;
     const running = this.#active.get(offer.id);
     if (running !== undefined) {
+      const holder = this.#owners.get(offer.id);
+      if (holder !== undefined && holder !== owner)
+        return refuse('refused', 'the transfer belongs to another peer');
       self.forward(running, offer, envelope.from);
       return;
     }
@@ -166,9 +175,10 @@ class FileReceiver {
     if (this.#active.size >= this.#maxActive)
       return refuse('busy', `${String(this.#maxActive)} transfers already running`);
     const child = self.spawn(
-      withOptions(new Incoming(this.#settings, offer), { name: 'TransferReceiver' }),
+      withOptions(new Incoming(this.#settings, offer, owner), { name: 'TransferReceiver' }),
     );
     this.#active.set(offer.id, child);
+    if (owner !== undefined) this.#owners.set(offer.id, owner);
     this.#ids.set(child.toString(), offer.id);
     self.forward(child, offer, envelope.from);
   }
