@@ -2,10 +2,11 @@
  * The herald command run as real processes: every test starts `node --import tsx main.ts`
  * with a sub-command and reads what it prints, as a user at a shell would.
  */
-import { killAll } from '@herald/testing';
+import { killAll, spawnScript } from '@herald/testing';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { RUN_MS, finished, herald, listening, publicKeyOf } from './support.js';
 
@@ -69,6 +70,22 @@ describe('herald ping', () => {
     server.kill('SIGTERM');
     expect((await server.waitForExit(RUN_MS)).code).toBe(0);
   }, 40_000);
+
+  it('pings an example server that knows no cli.* message (protocol PING/PONG)', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const example = spawnScript('examples/listen-at-address.ts', ['--port=0'], { cwd: root });
+    const match = await example.waitForLine(/^listening on (127\.0\.0\.1:\d+)$/, RUN_MS);
+    const ping = await finished(herald('ping', match[1] as string, '--count=10'));
+    expect(ping.stderr).toBe('');
+    expect(ping.code).toBe(0);
+    expect(ping.stdout[0]).toMatch(/^handshake \d+ µs$/);
+    expect(ping.stdout[2]).toMatch(/^p50 \d+ µs$/);
+    expect(ping.stdout[3]).toMatch(/^p99 \d+ µs$/);
+    // The example accepted one client and was sent no application message at all.
+    example.kill('SIGINT');
+    expect((await example.waitForExit(RUN_MS)).code).toBe(0);
+    expect(JSON.parse(example.stdout.slice(1).join('\n'))).toEqual({ accepted: 1, welcomed: 0 });
+  }, 60_000);
 
   it('takes flags as --name value too', async () => {
     const { target } = await listening();

@@ -1,9 +1,11 @@
 /**
- * `herald ping host:port`: the handshake time, then round trips of cli.Ping / cli.Pong.
+ * `herald ping host:port`: the handshake time, then protocol round trips. Each is a
+ * MeasureRoundTrip asked of the connection's proxy, which times a wire PING / PONG
+ * (docs/networking.md, "Measuring a round trip"): every Herald server answers PINGs, so
+ * this works against any of them, whatever messages its application knows.
  */
-import { Abandoned, NotConnected } from '@herald/net';
+import { MeasureRoundTrip, NoRoundTrip, NotConnected, RoundTrip } from '@herald/net';
 import { run, type Self } from '@herald/runtime';
-import { performance } from 'node:perf_hooks';
 import { expectTarget, peekSettings, splitArguments, type Command } from '../args.js';
 import {
   clientHelp,
@@ -14,14 +16,14 @@ import {
 } from '../client.js';
 import { DEFAULT_PING_COUNT } from '../constants.js';
 import { CliError } from '../errors.js';
-import { Ping, Pong, cliMessages } from '../messages.js';
+import { cliMessages } from '../messages.js';
 
 const settings = { ...clientSettings, count: DEFAULT_PING_COUNT };
 
 export const pingCommand: Command = {
   name: 'ping',
   synopsis: 'ping <host:port>',
-  summary: 'handshake time and round-trip min/p50/p99 (the server must answer cli.Ping)',
+  summary: 'handshake time and round-trip min/p50/p99 against any Herald server',
   run(args) {
     const split = splitArguments(args, settings);
     const target = expectTarget('ping', split);
@@ -33,15 +35,16 @@ export const pingCommand: Command = {
       async function ping(self: Self, s: ClientSettings & { count: number }) {
         const opened = await open(self, target, s);
         if (NotConnected.is(opened)) return opened;
-        const server = self.returnAddress;
+        const proxy = self.returnAddress;
         process.stdout.write(`handshake ${opened.handshakeUs} µs\n`);
         const times: number[] = [];
-        for (let seq = 0; seq < s.count; seq++) {
-          const sent = performance.now();
-          self.send(server, Ping({ seq }));
-          const answer = await self.receive(Pong, Abandoned, { timeout: s.timeout });
-          if (!Pong.is(answer)) return answer;
-          times.push((performance.now() - sent) * 1000);
+        for (let i = 0; i < s.count; i++) {
+          const answer = await self.ask(proxy, MeasureRoundTrip(), RoundTrip, NoRoundTrip, {
+            timeout: s.timeout,
+          });
+          // NoRoundTrip (the connection ended), Unanswered or TimedOut: a fault, exit 1.
+          if (!RoundTrip.is(answer)) return answer;
+          times.push(answer.micros);
         }
         process.stdout.write(roundTripLines(times));
         return undefined;
@@ -49,10 +52,10 @@ export const pingCommand: Command = {
       {
         name: 'herald ping <host:port>',
         description:
-          'Connects, prints the handshake time, then makes --count round trips of cli.Ping / ' +
-          'cli.Pong and prints min, p50 and p99 in µs. The server must answer cli.Ping ' +
-          '(herald listen does). Exit codes: 0 ok, 1 cannot connect or no answer in ' +
-          '--timeout, 2 usage error.',
+          'Connects, prints the handshake time, then makes --count protocol round trips ' +
+          '(a wire PING answered by PONG, one at a time) and prints min, p50 and p99 in µs. ' +
+          'Works against any Herald server. Exit codes: 0 ok, 1 cannot connect, connection ' +
+          'lost or no answer in --timeout, 2 usage error.',
         settings,
         help: { ...clientHelp, count: 'round trips to make' },
         messages: cliMessages,
