@@ -6,7 +6,7 @@
 /** Round trips `herald ping` makes by default. */
 export const DEFAULT_PING_COUNT = 10;
 
-/** How long ping waits for each Pong, and request for its answer, by default (ms). */
+/** How long ping waits for each round trip, and request for its answer, by default (ms). */
 export const DEFAULT_REPLY_TIMEOUT_MS = 5_000;
 
 /** Address `herald listen` and the `--listen` modes bind by default: loopback only. */

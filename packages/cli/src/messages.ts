@@ -1,14 +1,15 @@
 /**
  * The messages the herald command speaks. `herald.*` names are refused from the wire, so
  * the command's own protocol lives under `cli.*`: any server that answers cli.Ping with
- * cli.Pong (echoing `seq`) can be pinged.
+ * cli.Pong (echoing `seq`) and takes cli.Data can be benched. `herald ping` needs none of
+ * them: it measures the wire's own PING / PONG (MeasureRoundTrip), so any server will do.
  */
 import { CliError } from './errors.js';
 import { defineMessage, t, type AnyMessageType } from '@herald/codec';
 
-/** herald ping → server; answered with Pong carrying the same `seq`. */
+/** herald bench → server (its round trips, and the end of a burst); answered with Pong carrying the same `seq`. */
 export const Ping = defineMessage('cli.Ping', { seq: t.int() });
-/** Server → herald ping. */
+/** Server → herald bench. */
 export const Pong = defineMessage('cli.Pong', { seq: t.int() });
 /** herald request → server (`herald listen --reply` answers it). */
 export const Request = defineMessage('cli.Request', { body: t.json() });
