@@ -72,6 +72,17 @@ export function matches(types: readonly Matcher[], type: string): boolean {
   return false;
 }
 
+/**
+ * The trailing options object of `receive`/`ask` arguments, if there is one (anything last
+ * that is an object but not a matcher). No allocation.
+ */
+export function trailingOptions(args: readonly unknown[]): ReceiveOptions | undefined {
+  const last = args[args.length - 1];
+  return last !== undefined && typeof last === 'object' && last !== null && !('type' in last)
+    ? (last as ReceiveOptions)
+    : undefined;
+}
+
 /** Splits `receive`/`ask` arguments into the matchers and the trailing options object. */
 export function splitArgs(args: readonly unknown[]): {
   types: Matcher[];
@@ -132,6 +143,43 @@ interface TimerEntry {
   repeat: boolean;
 }
 
+/**
+ * What most actors never use (a logger, children, watchers, timers, asks, tracing spans,
+ * restarts), kept out of the cell and made on first use: an idle actor's cell is then a
+ * few fields, where one slot per feature cost 8 bytes each (bench/README.md, runtime).
+ */
+interface CellExtras {
+  log: Logger | undefined;
+  children: Set<Cell> | undefined;
+  watchers: Map<string, Address> | undefined;
+  timers: Map<string, TimerEntry> | undefined;
+  watching: Set<string> | undefined;
+  span: TraceSpan | undefined;
+  requests: WeakMap<object, Envelope> | undefined;
+  askGuards: Map<number, AskGuard> | undefined;
+  asks: Map<number, PendingAsk> | undefined;
+  restart: RestartInfo | undefined;
+  restartRequested: boolean;
+  restartTimer: TimerHandle | undefined;
+}
+
+function newExtras(): CellExtras {
+  return {
+    log: undefined,
+    children: undefined,
+    watchers: undefined,
+    timers: undefined,
+    watching: undefined,
+    span: undefined,
+    requests: undefined,
+    askGuards: undefined,
+    asks: undefined,
+    restart: undefined,
+    restartRequested: false,
+    restartTimer: undefined,
+  };
+}
+
 export abstract class Cell implements Self, Runnable {
   readonly address: Address;
   readonly name: string;
@@ -142,18 +190,60 @@ export abstract class Cell implements Self, Runnable {
   ended = false;
   returnAddress: Address;
   toAddress: Address;
-  protected readonly mailbox = new Mailbox();
+  /** Made on first push: a function actor waiting in receive never needs one. */
+  #mailbox: Mailbox | undefined;
+  #extras: CellExtras | undefined;
+
+  protected get mailbox(): Mailbox {
+    return (this.#mailbox ??= new Mailbox());
+  }
 
   /** Messages waiting in the mailbox. */
   get queued(): number {
-    return this.mailbox.length;
+    return this.#mailbox === undefined ? 0 : this.#mailbox.length;
   }
-  #log: Logger | undefined;
-  #children: Set<Cell> | undefined;
-  #watchers: Map<string, Address> | undefined;
-  #timers: Map<string, TimerEntry> | undefined;
+
+  /** The next envelope to serve, if any (without making a mailbox). */
+  protected nextQueued(): Envelope | undefined {
+    return this.#mailbox?.shift();
+  }
+
+  /** The rarely used state (see CellExtras), made on first use. */
+  #more(): CellExtras {
+    return (this.#extras ??= newExtras());
+  }
+
+  get #log(): Logger | undefined {
+    return this.#extras?.log;
+  }
+  set #log(log: Logger | undefined) {
+    this.#more().log = log;
+  }
+  get #children(): Set<Cell> | undefined {
+    return this.#extras?.children;
+  }
+  set #children(children: Set<Cell> | undefined) {
+    this.#more().children = children;
+  }
+  get #watchers(): Map<string, Address> | undefined {
+    return this.#extras?.watchers;
+  }
+  set #watchers(watchers: Map<string, Address> | undefined) {
+    this.#more().watchers = watchers;
+  }
+  get #timers(): Map<string, TimerEntry> | undefined {
+    return this.#extras?.timers;
+  }
+  set #timers(timers: Map<string, TimerEntry> | undefined) {
+    this.#more().timers = timers;
+  }
   /** Addresses this actor watches by its own `watch()` (keys). */
-  #watching: Set<string> | undefined;
+  get #watching(): Set<string> | undefined {
+    return this.#extras?.watching;
+  }
+  set #watching(watching: Set<string> | undefined) {
+    this.#more().watching = watching;
+  }
   /** The message being handled (or received last): what `reply()` answers. */
   current: Envelope | undefined;
   /**
@@ -162,28 +252,64 @@ export abstract class Cell implements Self, Runnable {
    */
   outTrace: string | undefined;
   /** The tracing hook's span for the handling in progress. */
-  #span: TraceSpan | undefined;
+  get #span(): TraceSpan | undefined {
+    return this.#extras?.span;
+  }
+  set #span(span: TraceSpan | undefined) {
+    // Clearing an absent span must not make the extras.
+    if (span !== undefined || this.#extras !== undefined) this.#more().span = span;
+  }
   /**
    * Requests (asks) received → their envelopes, so `replyTo(request, ...)` answers the right
    * one however long ago it came. Only requests: a WeakMap entry per plain message costs the
    * garbage collector more than the delivery itself (ping-pong fell from 1.9M to 0.1M msg/s).
    */
-  #requests: WeakMap<object, Envelope> | undefined;
+  get #requests(): WeakMap<object, Envelope> | undefined {
+    return this.#extras?.requests;
+  }
+  set #requests(requests: WeakMap<object, Envelope> | undefined) {
+    this.#more().requests = requests;
+  }
   /** The last RECENT_RECEIVED envelopes of any kind, for `replyTo` of a plain message. */
   #recent: (Envelope | undefined)[] | undefined;
   #recentNext = 0;
   /** Asks of other actors waiting on this one (by request correlation). */
-  #askGuards: Map<number, AskGuard> | undefined;
+  get #askGuards(): Map<number, AskGuard> | undefined {
+    return this.#extras?.askGuards;
+  }
+  set #askGuards(guards: Map<number, AskGuard> | undefined) {
+    this.#more().askGuards = guards;
+  }
   /** This actor's own non-blocking asks (handler and machine actors). */
-  #asks: Map<number, PendingAsk> | undefined;
+  get #asks(): Map<number, PendingAsk> | undefined {
+    return this.#extras?.asks;
+  }
+  set #asks(asks: Map<number, PendingAsk> | undefined) {
+    this.#more().asks = asks;
+  }
   /** How its parent handles this actor's faults (spawn option `supervision`). */
   supervision: Supervision | undefined;
   /** Set on a restarted incarnation (see supervision.ts). */
-  restart: RestartInfo | undefined;
+  get restart(): RestartInfo | undefined {
+    return this.#extras?.restart;
+  }
+  set restart(restart: RestartInfo | undefined) {
+    this.#more().restart = restart;
+  }
   /** Between a fault and the restart: messages wait in the mailbox. */
   restarting = false;
-  #restartRequested = false;
-  #restartTimer: TimerHandle | undefined;
+  get #restartRequested(): boolean {
+    return this.#extras?.restartRequested === true;
+  }
+  set #restartRequested(requested: boolean) {
+    this.#more().restartRequested = requested;
+  }
+  get #restartTimer(): TimerHandle | undefined {
+    return this.#extras?.restartTimer;
+  }
+  set #restartTimer(timer: TimerHandle | undefined) {
+    this.#more().restartTimer = timer;
+  }
 
   constructor(
     core: RuntimeCore,
@@ -492,7 +618,7 @@ export abstract class Cell implements Self, Runnable {
     this.#timers?.delete(key);
     if (entry.handle !== undefined) this.core.clock.clearTimeout(entry.handle);
     // A firing already queued must not surface after the cancel.
-    this.mailbox.remove((e) => e === entry.envelope);
+    this.#mailbox?.remove((e) => e === entry.envelope);
   }
 
   #cancelAllTimers(): void {
@@ -627,7 +753,8 @@ export abstract class Cell implements Self, Runnable {
       for (const child of this.#children)
         if (!child.ended) this.core.post(child.address, Stop(), this.address, this);
     }
-    for (const envelope of this.mailbox.drain()) this.leftover(envelope);
+    if (this.#mailbox !== undefined)
+      for (const envelope of this.#mailbox.drain()) this.leftover(envelope);
     this.dropSaved();
     if (this.#asks !== undefined) {
       // Asks of an ended actor are over: nobody is left to take their answers.
@@ -774,7 +901,7 @@ export abstract class QueuedCell extends Cell {
   process(budget: number): number {
     let n = 0;
     while (!this.ended && !this.restarting && n < budget) {
-      const envelope = this.mailbox.shift();
+      const envelope = this.nextQueued();
       if (envelope === undefined) break;
       n++;
       this.noteReceived(envelope);
@@ -786,13 +913,12 @@ export abstract class QueuedCell extends Cell {
       // Handling is synchronous here: its span ends when it returns.
       this.endSpan(undefined);
     }
-    if (!this.ended && !this.restarting && this.mailbox.length > 0)
-      this.core.scheduler.schedule(this);
+    if (!this.ended && !this.restarting && this.queued > 0) this.core.scheduler.schedule(this);
     return n;
   }
 
   /** After a restart, messages that waited are handled by the new incarnation. */
   protected scheduleWaiting(): void {
-    if (this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    if (this.queued > 0) this.core.scheduler.schedule(this);
   }
 }

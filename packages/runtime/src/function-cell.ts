@@ -7,7 +7,7 @@
  * that no receive matches rejects the receive with ActorAborted, which ends the function.
  */
 import type { Address, AnyMessage } from '@herald/codec';
-import { Cell, matches, splitArgs } from './cell.js';
+import { Cell, matches, trailingOptions } from './cell.js';
 import type { TimerHandle } from './clock.js';
 import { isAnswer, NO_CORRELATION, type Envelope } from './envelope.js';
 import { ActorAborted, RuntimeError } from './errors.js';
@@ -49,6 +49,30 @@ interface Waiter {
   watched: Address | undefined;
 }
 
+/** A receive without options. */
+const NO_OPTIONS: ReceiveOptions = Object.freeze({});
+/** An ask without options: it saves what is not its answer. */
+const SAVE_ALL: ReceiveOptions = Object.freeze({ save: 'all' });
+
+/**
+ * A promise's resolving functions, taken by one shared executor: a receive then allocates
+ * no executor closure (and no context for it) per message.
+ */
+const unset = (): void => {};
+const captured: { resolve: (value: any) => void; reject: (error: unknown) => void } = {
+  resolve: unset,
+  reject: unset,
+};
+function capture(resolve: (value: any) => void, reject: (error: unknown) => void): void {
+  captured.resolve = resolve;
+  captured.reject = reject;
+}
+
+interface Incarnation {
+  readonly fn: (self: Self, ...args: any[]) => unknown;
+  readonly args: readonly unknown[];
+}
+
 function classify(waiter: Waiter, envelope: Envelope): number {
   const type = envelope.message.type;
   const correlation = envelope.correlation;
@@ -83,34 +107,40 @@ export class FunctionCell extends Cell {
   #saved: Envelope[] | undefined;
   #aborting = false;
 
-  #fn: ((self: Self, ...args: any[]) => unknown) | undefined;
-  #args: readonly unknown[] = [];
+  /** The function and arguments a restart runs again; kept only when supervised. */
+  #incarnation: Incarnation | undefined;
 
   start(fn: (self: Self, ...args: any[]) => unknown, args: readonly unknown[]): void {
-    this.#fn = fn;
-    this.#args = args;
-    microtask(() => {
-      let result: unknown;
-      try {
-        result = fn(this, ...args);
-      } catch (error) {
-        this.end(this.core.faultFromError(this, error));
-        return;
-      }
-      if (result instanceof Promise) {
-        result.then(
-          (value) => this.end(value),
-          (error: unknown) => this.end(this.core.faultFromError(this, error)),
-        );
-      } else {
-        this.end(result);
-      }
-    });
+    if (this.supervision !== undefined) this.#incarnation = { fn, args };
+    microtask(() => this.#run(fn, args));
+  }
+
+  #run(fn: (self: Self, ...args: any[]) => unknown, args: readonly unknown[]): void {
+    let result: unknown;
+    try {
+      result = fn(this, ...args);
+    } catch (error) {
+      this.end(this.core.faultFromError(this, error));
+      return;
+    }
+    if (result instanceof Promise) this.#endWith(result);
+    else this.end(result);
+  }
+
+  /**
+   * Ends the actor when `result` settles. A method of its own so that the two callbacks
+   * hold only the cell, not the function's arguments, for the actor's whole life.
+   */
+  #endWith(result: Promise<unknown>): void {
+    result.then(
+      (value) => this.end(value),
+      (error: unknown) => this.end(this.core.faultFromError(this, error)),
+    );
   }
 
   protected accept(envelope: Envelope): boolean {
     const waiter = this.#waiter;
-    if (waiter !== undefined && this.mailbox.length === 0 && this.core.scheduler.take()) {
+    if (waiter !== undefined && this.queued === 0 && this.core.scheduler.take()) {
       this.#offer(waiter, envelope);
       return true;
     }
@@ -174,18 +204,21 @@ export class FunctionCell extends Cell {
   process(budget: number): number {
     let n = 0;
     while (this.#waiter !== undefined && n < budget) {
-      const envelope = this.mailbox.shift();
+      const envelope = this.nextQueued();
       if (envelope === undefined) break;
       n++;
       if (this.#offer(this.#waiter, envelope)) break;
     }
-    if (this.#waiter !== undefined && this.mailbox.length > 0) this.core.scheduler.schedule(this);
+    if (this.#waiter !== undefined && this.queued > 0) this.core.scheduler.schedule(this);
     return n;
   }
 
   override receive(...args: unknown[]): Promise<any> {
-    const { types, options } = splitArgs(args);
-    return this.#wait(types, options, undefined, undefined);
+    // The common receive (types only) passes its arguments on as they are: no allocation.
+    const options = trailingOptions(args);
+    if (options === undefined)
+      return this.#wait(args as Matcher[], NO_OPTIONS, undefined, undefined);
+    return this.#wait(args.slice(0, -1) as Matcher[], options, undefined, undefined);
   }
 
   /**
@@ -223,60 +256,79 @@ export class FunctionCell extends Cell {
         }
       }
     }
-    return new Promise((resolve, reject) => {
-      const waiter: Waiter = {
-        types,
-        save: options.save,
-        resolve,
-        reject,
-        timer: undefined,
-        correlation: asking ? this.core.nextCorrelation() : NO_CORRELATION,
-        current: !asking,
-        guard: undefined,
-        watched: undefined,
-      };
-      this.#waiter = waiter;
-      // Messages that arrived while the actor was busy are considered in order.
-      while (this.#waiter === waiter) {
-        const envelope = this.mailbox.shift();
-        if (envelope === undefined) break;
-        this.#offer(waiter, envelope);
+    const promise = new Promise<any>(capture);
+    const resolve = captured.resolve;
+    const waiter: Waiter = {
+      types,
+      save: options.save,
+      resolve,
+      reject: captured.reject,
+      timer: undefined,
+      correlation: asking ? this.core.nextCorrelation() : NO_CORRELATION,
+      current: !asking,
+      guard: undefined,
+      watched: undefined,
+    };
+    captured.resolve = captured.reject = unset;
+    // What follows ran inside the promise's executor: what it throws rejects the promise.
+    try {
+      this.#begin(waiter, resolve, options, to, request);
+    } catch (error) {
+      waiter.reject(error);
+    }
+    return promise;
+  }
+
+  /** Puts `waiter` in place, offers it what waited, sends an ask's request, arms the timer. */
+  #begin(
+    waiter: Waiter,
+    resolve: (message: AnyMessage) => void,
+    options: ReceiveOptions,
+    to: Address | undefined,
+    request: AnyMessage | undefined,
+  ): void {
+    this.#waiter = waiter;
+    // Messages that arrived while the actor was busy are considered in order.
+    while (this.#waiter === waiter) {
+      const envelope = this.nextQueued();
+      if (envelope === undefined) break;
+      this.#offer(waiter, envelope);
+    }
+    if (this.#waiter !== waiter) return;
+    if (to !== undefined) {
+      waiter.current = true;
+      if (to.hops.length >= RELAYED_HOPS && !this.isWatching(to)) {
+        // Ahead of the request, so a loss after it is reported.
+        waiter.watched = to;
+        this.core.post(to, Watch(), this.address, this);
       }
+      this.core.post(
+        to,
+        request as AnyMessage,
+        this.address,
+        this,
+        waiter.correlation,
+        options as AskOptions,
+      );
       if (this.#waiter !== waiter) return;
-      if (asking) {
-        waiter.current = true;
-        if (to.hops.length >= RELAYED_HOPS && !this.isWatching(to)) {
-          // Ahead of the request, so a loss after it is reported.
-          waiter.watched = to;
-          this.core.post(to, Watch(), this.address, this);
-        }
-        this.core.post(
-          to,
-          request as AnyMessage,
-          this.address,
-          this,
-          waiter.correlation,
-          options as AskOptions,
-        );
+      waiter.guard = this.core.guardAsk(this, to, waiter.correlation);
+      if (this.#waiter !== waiter) return;
+    }
+    if (options.timeout !== undefined) {
+      const after = options.timeout;
+      waiter.timer = this.core.clock.setTimeout(() => {
         if (this.#waiter !== waiter) return;
-        waiter.guard = this.core.guardAsk(this, to, waiter.correlation);
-        if (this.#waiter !== waiter) return;
-      }
-      if (options.timeout !== undefined) {
-        const after = options.timeout;
-        waiter.timer = this.core.clock.setTimeout(() => {
-          if (this.#waiter !== waiter) return;
-          this.#settle(waiter);
-          this.noteNothingReceived();
-          resolve(TimedOut({ after, explanation: `no answer within ${after} ms` }));
-        }, after);
-      }
-    });
+        this.#settle(waiter);
+        this.noteNothingReceived();
+        resolve(TimedOut({ after, explanation: `no answer within ${after} ms` }));
+      }, after);
+    }
   }
 
   override ask(to: Address, message: AnyMessage, ...args: unknown[]): Promise<any> {
-    const { types, options } = splitArgs(args);
-    return this.#wait(types, { save: 'all', ...options }, to, message);
+    const options = trailingOptions(args);
+    if (options === undefined) return this.#wait(args as Matcher[], SAVE_ALL, to, message);
+    return this.#wait(args.slice(0, -1) as Matcher[], { save: 'all', ...options }, to, message);
   }
 
   protected override onEnd(): void {
@@ -304,7 +356,8 @@ export class FunctionCell extends Cell {
   }
 
   protected override resume(): void {
-    if (this.#fn !== undefined) this.start(this.#fn, this.#args);
+    const incarnation = this.#incarnation;
+    if (incarnation !== undefined) this.start(incarnation.fn, incarnation.args);
   }
 
   /** Ends the actor at its next receive (runtime closing, parent ended). */

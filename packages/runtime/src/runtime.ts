@@ -261,7 +261,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #nextId = 1;
   #nextAsk = 0;
   #cells = new Map<number, Cell>();
-  #topLevel = new Map<number, Deferred>();
+  /**
+   * Completions asked for (`completion()`, `run()`, `close()`) of live top-level actors,
+   * made on first ask: an actor nobody awaits costs no promise (docs/performance.md).
+   */
+  #completions = new Map<number, Deferred>();
   /** Values of recently ended top-level actors, so completion() works after the end too. */
   #recentlyEnded = new Map<number, unknown>();
   #deadLetterListeners: ((d: DeadLetter) => void)[] = [];
@@ -334,16 +338,28 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   }
 
   completion(address: Address): Promise<unknown> {
-    const deferred = this.#topLevel.get(address.local);
-    if (deferred === undefined && this.#recentlyEnded.has(address.local)) {
-      return Promise.resolve(this.#recentlyEnded.get(address.local));
-    }
+    const id = address.local;
+    const deferred = this.#completions.get(id);
+    if (deferred !== undefined) return deferred.promise;
+    const cell = this.#cells.get(id);
+    if (cell !== undefined && cell.parentCell === undefined && !cell.ended)
+      return this.#completionOf(id).promise;
+    if (this.#recentlyEnded.has(id)) return Promise.resolve(this.#recentlyEnded.get(id));
+    return Promise.reject(
+      new RuntimeError('HERALD_ERR_BAD_OPTION', `${address} is not a live top-level actor`),
+    );
+  }
+
+  /** The completion of the live top-level actor `id`, made on first ask. */
+  #completionOf(id: number): Deferred {
+    let deferred = this.#completions.get(id);
     if (deferred === undefined) {
-      return Promise.reject(
-        new RuntimeError('HERALD_ERR_BAD_OPTION', `${address} is not a live top-level actor`),
-      );
+      let resolve!: (value: unknown) => void;
+      const promise = new Promise<unknown>((r) => (resolve = r));
+      deferred = { promise, resolve };
+      this.#completions.set(id, deferred);
     }
-    return deferred.promise;
+    return deferred;
   }
 
   spawnCell(
@@ -414,11 +430,6 @@ class HeraldRuntime implements Runtime, RuntimeCore {
 
   #register(cell: Cell): void {
     this.#cells.set(cell.address.local, cell);
-    if (cell.parentCell === undefined) {
-      let resolve!: (value: unknown) => void;
-      const promise = new Promise<unknown>((r) => (resolve = r));
-      this.#topLevel.set(cell.address.local, { promise, resolve });
-    }
     if (this.debug) {
       if (this.logDebug) cell.log.debug({ parent: cell.parent?.toString() }, 'created');
       this.emit({ kind: 'created', actor: cell.address, name: cell.name, parent: cell.parent });
@@ -651,14 +662,17 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     }
     if (actorDestroyedChannel.hasSubscribers)
       actorDestroyedChannel.publish({ runtime: this, actor: cell.address, name: cell.name });
-    const top = this.#topLevel.get(cell.address.local);
-    if (top !== undefined) {
-      this.#topLevel.delete(cell.address.local);
-      this.#recentlyEnded.set(cell.address.local, value);
+    if (cell.parentCell === undefined) {
+      const id = cell.address.local;
+      this.#recentlyEnded.set(id, value);
       if (this.#recentlyEnded.size > RECENT_COMPLETIONS) {
         this.#recentlyEnded.delete(this.#recentlyEnded.keys().next().value as number);
       }
-      top.resolve(value);
+      const top = this.#completions.get(id);
+      if (top !== undefined) {
+        this.#completions.delete(id);
+        top.resolve(value);
+      }
     }
   }
 
@@ -680,8 +694,11 @@ class HeraldRuntime implements Runtime, RuntimeCore {
     this.#closing = true;
     const timeoutMs = options.timeoutMs ?? DEFAULT_CLOSE_TIMEOUT_MS;
     // Ask every top-level actor to stop; their children follow.
-    const pending = [...this.#topLevel.values()].map((d) => d.promise);
-    for (const id of [...this.#topLevel.keys()]) this.send(new Address([id]), Stop());
+    const top: number[] = [];
+    for (const cell of this.#cells.values())
+      if (cell.parentCell === undefined && !cell.ended) top.push(cell.address.local);
+    const pending = top.map((id) => this.#completionOf(id).promise);
+    for (const id of top) this.send(new Address([id]), Stop());
     let timer: ReturnType<typeof setTimeout> | undefined;
     await Promise.race([
       Promise.all(pending),
