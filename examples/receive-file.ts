@@ -27,7 +27,7 @@ import {
   spawnFileReceiver,
   transferMessages,
   transferSession,
-} from '../packages/patterns/src/index.js';
+} from '@herald/patterns';
 
 const settings = {
   host: '127.0.0.1',

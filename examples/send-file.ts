@@ -19,7 +19,7 @@ import {
   TransferProgress,
   sendFile,
   transferMessages,
-} from '../packages/patterns/src/index.js';
+} from '@herald/patterns';
 
 const settings = { host: '127.0.0.1', port: 32020, file: '', name: '', readyMs: 10_000 };
 

@@ -41,7 +41,7 @@ import {
   brokerMessages,
   brokerSession,
   spawnBroker,
-} from '../packages/patterns/src/index.js';
+} from '@herald/patterns';
 
 const settings = {
   role: 'broker',
