@@ -122,49 +122,73 @@ export function priorityName(level: PriorityLevel): Priority {
   return level === PRIORITY_HIGH ? 'high' : level === PRIORITY_LOW ? 'low' : 'normal';
 }
 
+/** Slots a lane starts with on its first push (a power of two; it doubles when full). */
+const LANE_INITIAL_SLOTS = 8;
+
 /**
- * One FIFO lane: an array with a moving head, compacted when the consumed prefix grows
- * large.
+ * One FIFO lane: a ring buffer (a power-of-two array, a head and a count). Emptying it
+ * costs nothing: an array with a moving head had to be truncated (`length = 0`, a runtime
+ * call) each time it ran empty, which in ping-pong is every message (bench/README.md).
  */
 class Lane {
-  items: (Envelope | undefined)[] = [];
-  head = 0;
+  #slots: (Envelope | undefined)[] | undefined;
+  #head = 0;
+  length = 0;
 
-  get length(): number {
-    return this.items.length - this.head;
+  push(envelope: Envelope): void {
+    let slots = this.#slots;
+    if (slots === undefined)
+      slots = this.#slots = new Array<Envelope | undefined>(LANE_INITIAL_SLOTS);
+    else if (this.length === slots.length) slots = this.#grow(slots);
+    slots[(this.#head + this.length) & (slots.length - 1)] = envelope;
+    this.length++;
+  }
+
+  #grow(slots: (Envelope | undefined)[]): (Envelope | undefined)[] {
+    const grown = new Array<Envelope | undefined>(slots.length * 2);
+    for (let i = 0; i < this.length; i++) grown[i] = slots[(this.#head + i) & (slots.length - 1)];
+    this.#head = 0;
+    this.#slots = grown;
+    return grown;
+  }
+
+  peek(): Envelope | undefined {
+    return this.length === 0 ? undefined : (this.#slots as Envelope[])[this.#head];
   }
 
   shift(): Envelope | undefined {
-    if (this.head >= this.items.length) return undefined;
-    const envelope = this.items[this.head];
-    this.items[this.head++] = undefined;
-    if (this.head === this.items.length) {
-      this.items.length = 0;
-      this.head = 0;
-    } else if (this.head > 1024 && this.head * 2 > this.items.length) {
-      this.items = this.items.slice(this.head);
-      this.head = 0;
-    }
+    if (this.length === 0) return undefined;
+    const slots = this.#slots as (Envelope | undefined)[];
+    const head = this.#head;
+    const envelope = slots[head];
+    slots[head] = undefined;
+    this.#head = (head + 1) & (slots.length - 1);
+    this.length--;
     return envelope;
   }
 
   remove(drop: (envelope: Envelope) => boolean): number {
-    const kept: Envelope[] = [];
+    const kept = this.drain();
     let removed = 0;
-    for (let i = this.head; i < this.items.length; i++) {
-      const e = this.items[i] as Envelope;
+    for (const e of kept) {
       if (drop(e)) removed++;
-      else kept.push(e);
+      else this.push(e);
     }
-    this.items = kept;
-    this.head = 0;
     return removed;
   }
 
+  /** Empties the lane, returning what it held in order. */
   drain(): Envelope[] {
-    const out = this.items.slice(this.head) as Envelope[];
-    this.items = [];
-    this.head = 0;
+    const out: Envelope[] = [];
+    const slots = this.#slots;
+    if (slots === undefined) return out;
+    for (let i = 0; i < this.length; i++) {
+      const at = (this.#head + i) & (slots.length - 1);
+      out.push(slots[at] as Envelope);
+      slots[at] = undefined;
+    }
+    this.#head = 0;
+    this.length = 0;
     return out;
   }
 }
@@ -179,41 +203,39 @@ interface OtherLanes {
 
 /**
  * A mailbox: three FIFO lanes served in priority order (every waiting high envelope before
- * any normal one, every normal before any low; FIFO within a lane). The normal lane is the
- * mailbox's own array (an array with a moving head, compacted when the consumed prefix
- * grows large); the high and low lanes are made on first use, and while a mailbox has
- * never seen another priority, push and shift cost what a single FIFO did. Capacity is
- * enforced by the owner (some system messages bypass it) and counts every lane.
+ * any normal one, every normal before any low; FIFO within a lane). The high and low lanes
+ * are made on first use, and while a mailbox has never seen another priority, push and
+ * shift cost what a single FIFO did. Capacity is enforced by the owner (some system
+ * messages bypass it) and counts every lane.
  */
 export class Mailbox {
-  #items: (Envelope | undefined)[] = [];
-  #head = 0;
+  readonly #normal = new Lane();
   #others: OtherLanes | undefined;
 
   get length(): number {
-    const n = this.#items.length - this.#head;
+    const n = this.#normal.length;
     return this.#others === undefined ? n : n + this.#others.count;
   }
 
   push(envelope: Envelope): void {
     const priority = envelope.priority;
     if (priority === PRIORITY_NORMAL) {
-      this.#items.push(envelope);
+      this.#normal.push(envelope);
       return;
     }
     const others = (this.#others ??= { high: new Lane(), low: new Lane(), count: 0 });
     others.count++;
-    (priority === PRIORITY_HIGH ? others.high : others.low).items.push(envelope);
+    (priority === PRIORITY_HIGH ? others.high : others.low).push(envelope);
   }
 
   peek(): Envelope | undefined {
     const others = this.#others;
     if (others !== undefined && others.count > 0) {
-      if (others.high.length > 0) return others.high.items[others.high.head];
-      if (this.#head < this.#items.length) return this.#items[this.#head];
-      return others.low.items[others.low.head];
+      if (others.high.length > 0) return others.high.peek();
+      if (this.#normal.length > 0) return this.#normal.peek();
+      return others.low.peek();
     }
-    return this.#items[this.#head];
+    return this.#normal.peek();
   }
 
   shift(): Envelope | undefined {
@@ -223,35 +245,17 @@ export class Mailbox {
         others.count--;
         return others.high.shift();
       }
-      if (this.#head >= this.#items.length) {
+      if (this.#normal.length === 0) {
         others.count--;
         return others.low.shift();
       }
     }
-    if (this.#head >= this.#items.length) return undefined;
-    const envelope = this.#items[this.#head];
-    this.#items[this.#head++] = undefined;
-    if (this.#head === this.#items.length) {
-      this.#items.length = 0;
-      this.#head = 0;
-    } else if (this.#head > 1024 && this.#head * 2 > this.#items.length) {
-      this.#items = this.#items.slice(this.#head);
-      this.#head = 0;
-    }
-    return envelope;
+    return this.#normal.shift();
   }
 
   /** Removes every envelope for which `drop` returns true; returns how many were removed. */
   remove(drop: (envelope: Envelope) => boolean): number {
-    const kept: Envelope[] = [];
-    let removed = 0;
-    for (let i = this.#head; i < this.#items.length; i++) {
-      const e = this.#items[i] as Envelope;
-      if (drop(e)) removed++;
-      else kept.push(e);
-    }
-    this.#items = kept;
-    this.#head = 0;
+    let removed = this.#normal.remove(drop);
     const others = this.#others;
     if (others !== undefined && others.count > 0) {
       const n = others.high.remove(drop) + others.low.remove(drop);
@@ -263,9 +267,7 @@ export class Mailbox {
 
   /** Empties the mailbox, returning what it held in the order it would have been served. */
   drain(): Envelope[] {
-    const normal = this.#items.slice(this.#head) as Envelope[];
-    this.#items = [];
-    this.#head = 0;
+    const normal = this.#normal.drain();
     const others = this.#others;
     if (others === undefined || others.count === 0) return normal;
     others.count = 0;

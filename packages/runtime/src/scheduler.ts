@@ -25,6 +25,8 @@ export interface Runnable {
 export class Scheduler {
   readonly #turnBudget: number;
   #queue: Runnable[] = [];
+  /** The queue of the previous drain, emptied: the next drain's, so draining allocates nothing. */
+  #spare: Runnable[] = [];
   #pending = false;
   #spent = 0;
   #resetPending = false;
@@ -64,7 +66,7 @@ export class Scheduler {
   readonly #drain = (): void => {
     this.#pending = false;
     const queue = this.#queue;
-    this.#queue = [];
+    this.#queue = this.#spare;
     let i = 0;
     for (; i < queue.length; i++) {
       if (this.#spent >= this.#turnBudget) break;
@@ -79,6 +81,11 @@ export class Scheduler {
     if (i < queue.length) {
       // Budget spent: keep the rest for the next turn, ahead of anything scheduled since.
       this.#queue = queue.slice(i).concat(this.#queue);
+      this.#spare = [];
+    } else {
+      // pop(), not `length = 0`: truncating is a runtime call, popping a few is inlined.
+      while (queue.length > 0) queue.pop();
+      this.#spare = queue;
     }
     if (this.#queue.length > 0) this.#wake();
   };
