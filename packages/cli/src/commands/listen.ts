@@ -1,6 +1,6 @@
 /**
  * `herald listen`: listens and prints each received message as one JSON line; answers
- * cli.Ping (so it can be pinged and benched) and, with --reply, cli.Request. With
+ * cli.Ping (so it can be benched) and, with --reply, cli.Request. With
  * --operators it also opens a management endpoint, so `herald status` / `herald top` (and,
  * with --inspector, a browser) can watch it.
  */
@@ -80,7 +80,7 @@ async function openEndpoint(self: Self, s: ListenSettings) {
 export const listenCommand: Command = {
   name: 'listen',
   synopsis: 'listen',
-  summary: 'listen; print each received message as a JSON line (answers ping and bench)',
+  summary: 'listen; print each received message as a JSON line (answers bench)',
   run(args) {
     const split = splitArguments(args, settings);
     expectPositionals('listen', split, []);
@@ -116,7 +116,7 @@ export const listenCommand: Command = {
         description:
           'Listens and prints `listening on host:port`, then one JSON line per received ' +
           'message ({type, fields, from}). Answers cli.Ping with cli.Pong and takes cli.Data ' +
-          'silently (so herald ping and herald bench work against it); with --reply answers ' +
+          'silently (so herald bench works against it); with --reply answers ' +
           'cli.Request with a cli.Response echoing its body. With --operators it opens a ' +
           'management endpoint and prints `management on host:port key K` (herald status, ' +
           'herald top). Runs until Ctrl-C. Exit codes: 0 stopped, 1 cannot listen, 2 usage ' +
