@@ -263,7 +263,7 @@ class HeraldRuntime implements Runtime, RuntimeCore {
   #cells = new Map<number, Cell>();
   /**
    * Completions asked for (`completion()`, `run()`, `close()`) of live top-level actors,
-   * made on first ask: an actor nobody awaits costs no promise (docs/performance.md).
+   * made on first ask: an actor nobody awaits costs no promise (bench/README.md, runtime).
    */
   #completions = new Map<number, Deferred>();
   /** Values of recently ended top-level actors, so completion() works after the end too. */
