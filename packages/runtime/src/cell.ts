@@ -188,8 +188,18 @@ export abstract class Cell implements Self, Runnable {
   readonly capacity: number;
   scheduled = false;
   ended = false;
-  returnAddress: Address;
-  toAddress: Address;
+
+  /** Where `reply()` sends: the sender of the message received last (derived, no slot). */
+  get returnAddress(): Address {
+    const current = this.current;
+    return current === undefined ? this.address : current.from;
+  }
+
+  /** The address the message received last was sent to (derived, no slot). */
+  get toAddress(): Address {
+    const current = this.current;
+    return current === undefined ? this.address : current.to;
+  }
   /** Made on first push: a function actor waiting in receive never needs one. */
   #mailbox: Mailbox | undefined;
   #extras: CellExtras | undefined;
@@ -323,8 +333,6 @@ export abstract class Cell implements Self, Runnable {
     this.name = name;
     this.parentCell = parent;
     this.capacity = capacity;
-    this.returnAddress = this.address;
-    this.toAddress = this.address;
     parent?.addChild(this);
   }
 
@@ -374,7 +382,7 @@ export abstract class Cell implements Self, Runnable {
     const correlation =
       current === undefined ? NO_CORRELATION : answerCorrelation(current.correlation);
     return this.core.post(
-      this.returnAddress,
+      current === undefined ? this.address : current.from,
       message,
       this.address,
       this,
@@ -418,8 +426,6 @@ export abstract class Cell implements Self, Runnable {
 
   /** Records `envelope` as the message being handled: `reply()` and `replyTo()` answer it. */
   noteReceived(envelope: Envelope): void {
-    this.returnAddress = envelope.from;
-    this.toAddress = envelope.to;
     this.current = envelope;
     // Untraced and unhooked (the common case): one field copy.
     if (this.core.tracing === undefined && this.#span === undefined) this.outTrace = envelope.trace;
@@ -478,8 +484,6 @@ export abstract class Cell implements Self, Runnable {
 
   /** Forgets the message being handled (a receive that timed out answers nobody). */
   noteNothingReceived(): void {
-    this.returnAddress = this.address;
-    this.toAddress = this.address;
     this.current = undefined;
     this.outTrace = undefined;
     this.endSpan(undefined);
