@@ -4,18 +4,11 @@
  * --operators it also opens a management endpoint, so `herald status` / `herald top` (and,
  * with --inspector, a browser) can watch it.
  */
-import { type AnyMessage, type AnyMessageType } from '@herald/codec';
+import { type Address, type AnyMessage, type AnyMessageType } from '@herald/codec';
 import { openManagement } from '@herald/management';
-import {
-  Abandoned,
-  Accepted,
-  Closed,
-  Listening,
-  NotListening,
-  listen,
-  loadIdentity,
-} from '@herald/net';
-import { Stop, run, type Self } from '@herald/runtime';
+import { Listening, NotListening, listen, loadIdentity, type ListenOptions } from '@herald/net';
+import { Stop, Terminated, isFaulted, run, type Handler, type Self } from '@herald/runtime';
+import type { Envelope } from '@herald/runtime/internal';
 import { expectPositionals, peekSettings, splitArguments, type Command } from '../args.js';
 import { serverHelp, serverOptions, serverSettings } from '../client.js';
 import { DEFAULT_LISTEN_HOST } from '../constants.js';
@@ -34,25 +27,51 @@ const settings = {
 };
 type ListenSettings = typeof settings;
 
-/** Prints every message a peer sends until Stop (Ctrl-C). */
-async function serve(self: Self, s: ListenSettings, types: readonly AnyMessageType[]) {
-  const printed = [Request, ...types];
-  for (;;) {
-    const message = await self.receive(Ping, Data, Stop, Accepted, Closed, Abandoned, ...printed);
-    if (Stop.is(message)) return undefined;
-    // Connections coming and going are not messages a peer sent: not printed. Bench data
-    // is only counted by its sender's closing Ping: printing it would be the bottleneck
-    // being measured.
-    if (Accepted.is(message) || Closed.is(message) || Abandoned.is(message)) continue;
-    if (Data.is(message)) continue;
+/**
+ * The listener's controller: prints every message a peer sends, answers cli.Ping and (with
+ * --reply) cli.Request, counts nothing else. A handler actor rather than a function actor's
+ * receive loop: each message is one synchronous call instead of a promise settled per
+ * message, which is what `herald bench`'s one-way rate measures (docs/tools.md, "bench").
+ * Listening / NotListening go to `owner` (the main actor), which prints and may open the
+ * management endpoint.
+ */
+class Printer implements Handler {
+  readonly name = 'herald listen';
+  readonly #printed: readonly AnyMessageType[];
+
+  constructor(
+    readonly settings: ListenSettings,
+    readonly options: ListenOptions,
+    types: readonly AnyMessageType[],
+    readonly owner: Address,
+  ) {
+    this.#printed = [Request, ...types];
+  }
+
+  start(self: Self): void {
+    listen(self, { host: this.settings.host, port: this.settings.port }, this.options);
+  }
+
+  receive(self: Self, message: AnyMessage, envelope: Envelope): void {
+    // Bench data is only counted by its sender's closing Ping: printing it would be the
+    // bottleneck being measured.
+    if (Data.is(message)) return;
     if (Ping.is(message)) {
       self.reply(Pong({ seq: message.seq }));
-      continue;
+      return;
     }
-    const { type, ...fields } = message as AnyMessage;
-    const line = { type, fields, from: self.returnAddress.toString() };
+    if (Listening.is(message) || NotListening.is(message)) {
+      self.send(this.owner, message);
+      if (NotListening.is(message)) self.complete(message);
+      return;
+    }
+    // Connections coming and going are not messages a peer sent: not printed; nor is
+    // anything else that is not a printed type (flow notices, say).
+    if (!this.#printed.some((type) => type.is(message))) return;
+    const { type, ...fields } = message;
+    const line = { type, fields, from: envelope.from.toString() };
     process.stdout.write(`${JSON.stringify(line)}\n`);
-    if (s.reply && Request.is(message)) self.reply(Response({ body: message.body }));
+    if (this.settings.reply && Request.is(message)) self.reply(Response({ body: message.body }));
   }
 }
 
@@ -100,13 +119,17 @@ export const listenCommand: Command = {
       .filter((type) => !cliMessages.includes(type));
     return run(
       async function listenAndPrint(self: Self, s: ListenSettings) {
-        listen(self, { host: s.host, port: s.port }, await serverOptions(s));
-        const result = await self.receive(Listening, NotListening);
+        const printer = self.spawn(new Printer(s, await serverOptions(s), types, self.address));
+        self.watch(printer);
+        const result = await self.receive(Listening, NotListening, Terminated);
         if (NotListening.is(result)) return result;
+        if (Terminated.is(result)) return isFaulted(result.value) ? result.value : undefined;
         process.stdout.write(`listening on ${result.listening.host}:${result.listening.port}\n`);
         const management = await openEndpoint(self, s);
         try {
-          return await serve(self, s, types);
+          // Until Ctrl-C (Stop); the printer ends with this actor, closing the listener.
+          const end = await self.receive(Stop, Terminated);
+          return Terminated.is(end) && isFaulted(end.value) ? end.value : undefined;
         } finally {
           await management?.close();
         }
