@@ -112,7 +112,8 @@ export interface CodecCore {
   readonly maxMessageBytes: number;
   readonly maxStreamStructures: number;
   lookup(message: AnyMessage): AnyMessageType;
-  checkEncoded(message: AnyMessage, bytes: Uint8Array): void;
+  /** Throws HERALD_ERR_TOO_LARGE when a body of `length` bytes exceeds maxMessageBytes. */
+  checkEncoded(message: AnyMessage, length: number): void;
   encodeSelfContained(message: AnyMessage, def: AnyMessageType): EncodedBody;
   decodeSelfContained(
     def: AnyMessageType,
@@ -220,11 +221,11 @@ export function createCodec(options: CodecOptions): Codec {
     return def;
   }
 
-  function checkEncoded(message: AnyMessage, bytes: Uint8Array): void {
-    if (bytes.length > maxMessageBytes) {
+  function checkEncoded(message: AnyMessage, length: number): void {
+    if (length > maxMessageBytes) {
       throw new CodecError(
         'HERALD_ERR_TOO_LARGE',
-        `${message.type} encodes to ${bytes.length} bytes, more than maxMessageBytes ${maxMessageBytes}`,
+        `${message.type} encodes to ${length} bytes, more than maxMessageBytes ${maxMessageBytes}`,
       );
     }
   }
@@ -265,7 +266,7 @@ export function createCodec(options: CodecOptions): Codec {
     } finally {
       addresses = stopCollectingAddresses();
     }
-    checkEncoded(message, body);
+    checkEncoded(message, body.length);
     return { body, addresses: addresses ?? NO_ADDRESSES, flags: def.graph ? BODY_FLAG_GRAPH : 0 };
   }
 
@@ -395,7 +396,7 @@ export function createCodec(options: CodecOptions): Codec {
       bytes[1] = def.graph ? BODY_FLAG_GRAPH : 0;
       bytes[2] = name.length;
       bytes.set(name, BLOB_HEADER_BYTES);
-      checkEncoded(message, bytes);
+      checkEncoded(message, bytes.length);
       return bytes;
     },
 
