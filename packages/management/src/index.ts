@@ -31,6 +31,7 @@ export {
   DEFAULT_METRICS_PREFIX,
   registerMetrics,
   type MetricsOptions,
+  type PromRegistry,
   type RegisteredMetrics,
 } from './metrics.js';
 export {
@@ -39,6 +40,8 @@ export {
   spanContextOf,
   traceparentOf,
   type OpenTelemetryTracingOptions,
+  type SpanContextLike,
+  type TracerLike,
 } from './tracing.js';
 export {
   Actors,

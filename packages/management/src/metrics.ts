@@ -25,6 +25,16 @@ import { createRequire } from 'node:module';
 import { connections, type ConnectionInfo } from '@herald/net';
 import type { Runtime } from '@herald/runtime';
 import type * as PromClient from 'prom-client';
+import type { MetricsRegistry } from './inspector-server.js';
+
+/**
+ * What registerMetrics needs of a prom-client `Registry`, structurally, so this package's
+ * declarations do not import prom-client (an optional peer: a user without it still
+ * typechecks). A prom-client Registry is one.
+ */
+export interface PromRegistry extends MetricsRegistry {
+  removeSingleMetric(name: string): void;
+}
 import { Activity } from './activity.js';
 import { ManagementError } from './errors.js';
 import diagnostics from 'node:diagnostics_channel';
@@ -68,7 +78,7 @@ interface Totals {
  */
 export function registerMetrics(
   runtime: Runtime,
-  registry: PromClient.Registry,
+  registry: PromRegistry,
   options: MetricsOptions = {},
 ): RegisteredMetrics {
   const prom = loadPromClient();
@@ -113,7 +123,8 @@ export function registerMetrics(
     // Every prom-client metric has its name at run time; its typings do not say so.
     names.push((metric as { name: string }).name);
   };
-  const registers = [registry];
+  // prom-client's own Registry is what callers pass (PromRegistry is its structural outline).
+  const registers = [registry as unknown as PromClient.Registry];
   try {
     add(
       new prom.Counter({

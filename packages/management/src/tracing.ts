@@ -19,9 +19,25 @@ import type * as OtelApi from '@opentelemetry/api';
 import type { TraceEvent, TraceSpan, Tracing } from '@herald/runtime';
 import { ManagementError } from './errors.js';
 
+/**
+ * The OpenTelemetry span context Herald reads and writes, structurally (@opentelemetry/api's
+ * `SpanContext` is one), so this package's declarations do not import the optional peer.
+ */
+export interface SpanContextLike {
+  readonly traceId: string;
+  readonly spanId: string;
+  readonly traceFlags: number;
+  readonly isRemote?: boolean;
+}
+
+/** An OpenTelemetry `Tracer`, structurally (@opentelemetry/api's `Tracer` is one). */
+export interface TracerLike {
+  startSpan(name: string, options?: object, context?: unknown): unknown;
+}
+
 export interface OpenTelemetryTracingOptions {
   /** The tracer spans come from. Default: `trace.getTracer('@herald/runtime')` (the global provider). */
-  readonly tracer?: OtelApi.Tracer;
+  readonly tracer?: TracerLike;
   /**
    * Whether a message without a traceparent starts a new trace. Default false. A function
    * decides per message (e.g. `(e) => e.messageType === 'shop.Checkout'`).
@@ -58,21 +74,22 @@ function loadApi(): typeof OtelApi {
 }
 
 /** The span context a traceparent names (a remote parent), or undefined when it is not one. */
-export function spanContextOf(traceparent: string): OtelApi.SpanContext | undefined {
+export function spanContextOf(traceparent: string): SpanContextLike | undefined {
   const m = TRACEPARENT.exec(traceparent);
   if (m === null || m[1] === 'ff' || /^0+$/.test(m[2]!) || /^0+$/.test(m[3]!)) return undefined;
   return { traceId: m[2]!, spanId: m[3]!, traceFlags: parseInt(m[4]!, 16), isRemote: true };
 }
 
 /** The W3C traceparent of a span context (version 00). */
-export function traceparentOf(context: OtelApi.SpanContext): string {
+export function traceparentOf(context: SpanContextLike): string {
   return `00-${context.traceId}-${context.spanId}-${(context.traceFlags & 0xff).toString(16).padStart(2, '0')}`;
 }
 
 /** A Tracing for `runtime.setTracing` that opens an OpenTelemetry span per handled message. */
 export function openTelemetryTracing(options: OpenTelemetryTracingOptions = {}): Tracing {
   const api = loadApi();
-  const tracer = options.tracer ?? api.trace.getTracer(DEFAULT_TRACER_NAME);
+  const tracer =
+    (options.tracer as OtelApi.Tracer | undefined) ?? api.trace.getTracer(DEFAULT_TRACER_NAME);
   const root = options.root ?? false;
   if (typeof root !== 'boolean' && typeof root !== 'function')
     throw new ManagementError('HERALD_ERR_BAD_OPTION', 'root must be a boolean or a function');

@@ -143,16 +143,16 @@ class LmdbStore implements DurableStore {
     this.#partitions.delete(id);
   }
 
-  db(name: string): Database {
+  #db(name: string): Database {
     return this.#root.openDB({ name });
   }
 
   outbox(name: string): OutboxPartition {
-    const records: Database<OutboxRecord, number> = this.db(`outbox:${name}`) as Database<
+    const records: Database<OutboxRecord, number> = this.#db(`outbox:${name}`) as Database<
       OutboxRecord,
       number
     >;
-    const meta: Database<unknown, string> = this.db(`outbox-meta:${name}`) as Database<
+    const meta: Database<unknown, string> = this.#db(`outbox-meta:${name}`) as Database<
       unknown,
       string
     >;
@@ -193,7 +193,7 @@ class LmdbStore implements DurableStore {
   }
 
   inbox(name: string): InboxPartition {
-    const windows = this.db(`inbox:${name}`) as Database<WindowRecord, string>;
+    const windows = this.#db(`inbox:${name}`) as Database<WindowRecord, string>;
     const perMessage = this.sync === 'per-message';
     return {
       load: () => {
