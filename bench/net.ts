@@ -21,6 +21,8 @@
  *   socket and to NATS. A peer that cannot be loaded or started is skipped with a note.
  *
  * Environment: NET_BENCH_ONLY=raw,nats,zeromq,plain,encrypted,rtt runs a subset;
+ * NET_BENCH_CIPHER=tweetnacl (default) or sodium-native picks the encrypted case's cipher
+ * suite on both ends (bench/net/cipher-suite.ts says why it is handed in);
  * NET_BENCH_CPU_PROF=<dir> starts the peer with `--cpu-prof --cpu-prof-dir=<dir>`.
  */
 import { fork, type ChildProcess } from 'node:child_process';
@@ -39,6 +41,7 @@ import {
 import { createRuntime, type Address, type Self } from '@herald/runtime';
 import pino from 'pino';
 import nacl from 'tweetnacl';
+import { benchCipherName, benchCipherSuite } from './net/cipher-suite.js';
 import {
   Ack,
   BatchedWriter,
@@ -303,9 +306,18 @@ async function heraldCase(
   encrypted: boolean,
   phases: { throughput: boolean; rtt: boolean },
 ): Promise<HeraldRun> {
+  const cipherSuite = await benchCipherSuite();
   const runtime = createRuntime({ logger: pino({ level: 'silent' }), messages: benchMessages });
   const run = (await runtime.run(async (self: Self): Promise<HeraldRun> => {
-    connect(self, { host: '127.0.0.1', port }, { encrypted, messages: benchMessages });
+    connect(
+      self,
+      { host: '127.0.0.1', port },
+      {
+        encrypted,
+        messages: benchMessages,
+        cipherSuite,
+      },
+    );
     const c = await self.receive(Connected, NotConnected);
     if (!Connected.is(c)) throw new Error(`cannot connect: ${c.reason}`);
     const tally = { congestion: 0, refused: 0 };
@@ -507,6 +519,7 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         throughput: true,
         rtt: want.has('rtt'),
       });
+      const cipher = benchCipherName();
       const ceiling = naclBytesPerSecond() / enc.measured.bytesPerMessage;
       results.push({
         name: 'tweetnacl ceiling (64 KiB seal or open, one core)',
@@ -514,11 +527,11 @@ export async function runNetBench(): Promise<{ results: BenchResult[]; notes: st
         unit: 'msg/s',
       });
       results.push({
-        name: `herald one-way, encrypted (${enc.measured.bytesPerMessage.toFixed(0)} B/msg on the wire)`,
+        name: `herald one-way, encrypted, ${cipher} (${enc.measured.bytesPerMessage.toFixed(0)} B/msg on the wire)`,
         value: enc.measured.rate,
         unit: 'msg/s',
         figure: 'rate',
-        aim: '>= 600k msg/s (tweetnacl)',
+        aim: cipher === 'tweetnacl' ? '>= 600k msg/s (tweetnacl)' : '>= 1M msg/s (sodium-native)',
       });
       cpuRow('herald encrypted', enc.measured.cpuUs);
       if (enc.latency !== undefined) latencyRows('herald encrypted', enc.latency);

@@ -14,6 +14,7 @@
 import { createServer, type Socket } from 'node:net';
 import { listen, Listening } from '@herald/net';
 import { networkOf } from '@herald/net/internal';
+import type { CipherSuite } from '@herald/net/wire';
 import {
   createRuntime,
   withOptions,
@@ -46,6 +47,7 @@ import {
   Response,
 } from './protocol.js';
 import { serveNats, serveZeromq, type PeerDone } from './peers.js';
+import { benchCipherSuite } from './cipher-suite.js';
 
 /** A forgotten peer exits after this long. */
 const PEER_MAX_LIFE_MS = 180_000;
@@ -99,11 +101,23 @@ class Sink implements Handler {
   readonly #ports: { plain?: number; encrypted?: number } = {};
   readonly #response = Response({ data: RESPONSE_DATA });
 
-  constructor(readonly onListening: (ports: { plain: number; encrypted: number }) => void) {}
+  constructor(
+    readonly onListening: (ports: { plain: number; encrypted: number }) => void,
+    /** The encrypted listener's suite (NET_BENCH_CIPHER, bench/net/cipher-suite.ts). */
+    readonly cipherSuite: CipherSuite,
+  ) {}
 
   start(self: Self): void {
     listen(self, { host: '127.0.0.1', port: 0 }, { messages: benchMessages });
-    listen(self, { host: '127.0.0.1', port: 0 }, { messages: benchMessages, encrypted: true });
+    listen(
+      self,
+      { host: '127.0.0.1', port: 0 },
+      {
+        messages: benchMessages,
+        encrypted: true,
+        cipherSuite: this.cipherSuite,
+      },
+    );
   }
 
   receive(self: Self, message: AnyMessage, envelope: Envelope): void {
@@ -188,6 +202,7 @@ async function main(): Promise<void> {
   if (send === undefined) throw new Error('bench/net/peer.ts runs under bench/net.ts (IPC)');
   setTimeout(() => process.exit(3), PEER_MAX_LIFE_MS).unref();
 
+  const cipherSuite = await benchCipherSuite();
   const raw = createServer({ noDelay: true }, serveRaw);
   await new Promise<void>((resolve) => raw.listen({ host: '127.0.0.1', port: 0 }, resolve));
   const rawAddress = raw.address();
@@ -195,7 +210,7 @@ async function main(): Promise<void> {
 
   const runtime = createRuntime({ logger: pino({ level: 'silent' }), messages: benchMessages });
   const herald = await new Promise<{ plain: number; encrypted: number }>((resolve) => {
-    runtime.spawn(withOptions(new Sink(resolve), { capacity: SINK_CAPACITY }));
+    runtime.spawn(withOptions(new Sink(resolve, cipherSuite), { capacity: SINK_CAPACITY }));
   });
   const report = (done: PeerDone) => send(done);
   const skipped: string[] = [];
