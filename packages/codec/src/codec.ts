@@ -112,8 +112,7 @@ export interface CodecCore {
   readonly maxMessageBytes: number;
   readonly maxStreamStructures: number;
   lookup(message: AnyMessage): AnyMessageType;
-  /** Throws HERALD_ERR_TOO_LARGE when a body of `length` bytes exceeds maxMessageBytes. */
-  checkEncoded(message: AnyMessage, length: number): void;
+  checkEncoded(message: AnyMessage, bytes: Uint8Array): void;
   encodeSelfContained(message: AnyMessage, def: AnyMessageType): EncodedBody;
   decodeSelfContained(
     def: AnyMessageType,
@@ -221,11 +220,11 @@ export function createCodec(options: CodecOptions): Codec {
     return def;
   }
 
-  function checkEncoded(message: AnyMessage, length: number): void {
-    if (length > maxMessageBytes) {
+  function checkEncoded(message: AnyMessage, bytes: Uint8Array): void {
+    if (bytes.length > maxMessageBytes) {
       throw new CodecError(
         'HERALD_ERR_TOO_LARGE',
-        `${message.type} encodes to ${length} bytes, more than maxMessageBytes ${maxMessageBytes}`,
+        `${message.type} encodes to ${bytes.length} bytes, more than maxMessageBytes ${maxMessageBytes}`,
       );
     }
   }
@@ -266,7 +265,7 @@ export function createCodec(options: CodecOptions): Codec {
     } finally {
       addresses = stopCollectingAddresses();
     }
-    checkEncoded(message, body.length);
+    checkEncoded(message, body);
     return { body, addresses: addresses ?? NO_ADDRESSES, flags: def.graph ? BODY_FLAG_GRAPH : 0 };
   }
 
@@ -396,7 +395,7 @@ export function createCodec(options: CodecOptions): Codec {
       bytes[1] = def.graph ? BODY_FLAG_GRAPH : 0;
       bytes[2] = name.length;
       bytes.set(name, BLOB_HEADER_BYTES);
-      checkEncoded(message, bytes.length);
+      checkEncoded(message, bytes);
       return bytes;
     },
 

@@ -23,7 +23,7 @@
  * Structure update layout (msgpack): `[firstIndex, keys0, keys1, ...]` where each `keys` is an
  * array of strings and `firstIndex` is the number of shapes the decoder must already hold.
  */
-import { Packr, RESERVE_START_SPACE, REUSE_BUFFER_MODE, Unpackr } from 'msgpackr';
+import { Packr, Unpackr } from 'msgpackr';
 import type { Address } from './address.js';
 import type { CodecCore, EncodedBody } from './codec.js';
 import { PACK_OPTIONS, decodeFailure, toEncodeError } from './msgpack.js';
@@ -50,24 +50,6 @@ export interface StreamEncoder {
    * gives a self-contained body (flags 0) for messages that will be relayed.
    */
   encodeBody(message: AnyMessage, mode?: BodyMode): StreamEncodedBody;
-  /**
-   * Encodes a `'stream'` body straight into `target` at `start` (the sender's batch buffer:
-   * no buffer of its own, no copy) and returns its end, when it is the common case: a
-   * stream body without addresses and without new shapes, that fits in `target`. Anything
-   * else returns what `encodeBody(message, 'stream')` would (bytes of its own); `target`
-   * from `start` on is scratch either way. Throws like `encodeBody`.
-   */
-  encodeBodyInto(
-    message: AnyMessage,
-    target: Uint8Array,
-    start: number,
-  ): number | StreamEncodedBody;
-  /**
-   * Forget the buffer last lent to `encodeBodyInto` (it is kept between calls so that
-   * msgpackr need not be switched per message): call when the connection goes quiet, so a
-   * batch buffer given back by its writer is not held here.
-   */
-  release(): void;
   /** Shapes described so far on this stream. */
   readonly structureCount: number;
 }
@@ -96,16 +78,6 @@ export interface CodecStream {
 }
 
 const NO_ADDRESSES: readonly Address[] = Object.freeze([]);
-
-/**
- * Free bytes `encodeBodyInto` needs after `start`: msgpackr moves to a buffer of its own
- * when it is handed one with less than 2 KiB left (then nothing would be placed).
- */
-const PLACE_MIN_ROOM_BYTES = 2048 + 16;
-/** What msgpackr's pack returns in REUSE_BUFFER_MODE: its buffer, the value at [start, end). */
-type Placed = Uint8Array & { start: number; end: number };
-/** The stream packer's own buffer, as msgpackr sizes it. */
-const OWN_BUFFER_BYTES = 8192;
 
 type Structures = string[][] & { sharedLength?: number };
 type SharedKeys = string[] & { isShared?: boolean; highByte?: number };
@@ -147,29 +119,6 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
     },
   } as ConstructorParameters<typeof Packr>[0]);
 
-  // msgpackr writes into one buffer of its own and hands out views of it, never writing
-  // over them. `encodeBodyInto` lends it the caller's buffer, kept between calls (switching
-  // per message cost as much as the copy it spares) until `encodeBody` or `release` gives
-  // msgpackr its own back at the position it had. `own` is learnt from every pack
-  // (REUSE_BUFFER_MODE returns the buffer itself): msgpackr replaces it when it fills up.
-  let own: (Uint8Array & { start?: number; end?: number }) | null = null;
-  /** The caller's buffer msgpackr writes into now, or null (then its own). */
-  let lent: Uint8Array | null = null;
-  let ownPosition = 0;
-  function release(): void {
-    if (lent === null || own === null) return;
-    packr.useBuffer(own);
-    packr.position = ownPosition;
-    lent = null;
-  }
-
-  function packOwn(value: unknown): Uint8Array {
-    release();
-    const t = packr.pack(value, REUSE_BUFFER_MODE) as unknown as Placed;
-    own = t;
-    return t.subarray(t.start, t.end);
-  }
-
   function update(): Uint8Array | undefined {
     const shared = structures.sharedLength ?? 0;
     if (shared <= described) return undefined;
@@ -183,7 +132,6 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
     get structureCount() {
       return described;
     },
-    release,
     encodeBody(message: AnyMessage, mode: BodyMode = 'stream'): StreamEncodedBody {
       const def = core.lookup(message);
       if (def.graph || mode === 'stateless') {
@@ -197,78 +145,19 @@ export function createStreamEncoder(core: CodecCore): StreamEncoder {
       let body: Uint8Array;
       let addresses: Address[] | null;
       try {
-        body = packOwn(top);
+        body = packr.pack(top);
       } catch (error) {
         throw toEncodeError(error, message);
       } finally {
         addresses = stopCollectingAddresses();
       }
-      core.checkEncoded(message, body.length);
+      core.checkEncoded(message, body);
       // Shapes added by a failed encode are sent with the next successful one.
       return {
         body,
         addresses: addresses ?? NO_ADDRESSES,
         flags: BODY_FLAG_STREAM,
         structureUpdate: update(),
-      };
-    },
-    encodeBodyInto(
-      message: AnyMessage,
-      target: Uint8Array,
-      start: number,
-    ): number | StreamEncodedBody {
-      const def = core.lookup(message);
-      if (def.graph || target.length - start < PLACE_MIN_ROOM_BYTES) {
-        return this.encodeBody(message, 'stream');
-      }
-      // msgpackr writes strings with Buffer#utf8Write: a Buffer target (the net layer's
-      // FrameWriter hands one over) is used as it is, anything else gets a Buffer view.
-      const buf = Buffer.isBuffer(target)
-        ? target
-        : Buffer.from(target.buffer, target.byteOffset, target.length);
-      unsharedInMessage = false;
-      top = withoutType(message);
-      topKeys = null;
-      own ??= Buffer.allocUnsafeSlow(OWN_BUFFER_BYTES);
-      if (lent !== buf) {
-        if (lent === null) ownPosition = packr.position;
-        packr.useBuffer(buf);
-        lent = buf;
-      }
-      // msgpackr starts a body at a multiple of 8: start there and reserve the difference.
-      const aligned = start & ~7;
-      startCollectingAddresses();
-      let out: Placed;
-      let addresses: Address[] | null;
-      try {
-        packr.position = aligned;
-        const reserve = start - aligned;
-        out = packr.pack(
-          top,
-          REUSE_BUFFER_MODE | RESERVE_START_SPACE | reserve,
-        ) as unknown as Placed;
-      } catch (error) {
-        release();
-        throw toEncodeError(error, message);
-      } finally {
-        addresses = stopCollectingAddresses();
-      }
-      if ((out as Uint8Array) !== buf) release();
-      const bodyStart = out.start + start - aligned;
-      core.checkEncoded(message, out.end - bodyStart);
-      // Shapes added by a failed encode are sent with the next successful one.
-      const structureUpdate = update();
-      if ((out as Uint8Array) === buf && addresses === null && structureUpdate === undefined)
-        return out.end;
-      // Unusual: addresses, new shapes, or msgpackr outgrew `target` (its own new buffer).
-      // A copy: `out` may be the caller's buffer, whose bytes from `start` are scratch.
-      const body = new Uint8Array(out.end - bodyStart);
-      body.set(out.subarray(bodyStart, out.end));
-      return {
-        body,
-        addresses: addresses ?? NO_ADDRESSES,
-        flags: BODY_FLAG_STREAM,
-        structureUpdate,
       };
     },
   };

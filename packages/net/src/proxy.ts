@@ -17,13 +17,7 @@
  * into calls on this object, and a defect in handling one connection fails that
  * connection, never the process.
  */
-import {
-  Address,
-  BODY_FLAG_STREAM,
-  isCodecError,
-  type AnyMessage,
-  type CodecStream,
-} from '@herald/codec';
+import { Address, isCodecError, type AnyMessage, type CodecStream } from '@herald/codec';
 import {
   Aborted,
   Completed,
@@ -111,9 +105,6 @@ export { RELAY_TYPE };
 
 const KEEPALIVE_TIMER = 'herald.keepalive';
 const FRAME_DEADLINE_TIMER = 'herald.frame-deadline';
-/** A placed message's header: its body is already in the batch (`WireSession.placeBody`). */
-const PLACED_BODY = new Uint8Array(0);
-const NO_SPACE: readonly (readonly number[])[] = Object.freeze([]);
 
 type Phase = 'connecting' | 'handshaking' | 'open' | 'ended';
 
@@ -614,16 +605,9 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     if (!this.#admit(envelope)) return;
     const id = this.#self.address.local;
     const to = outboundTo(envelope.to.hops, id);
-    const stream = to.length <= 1;
-    // The common case encodes the body straight into the turn's batch (no buffer of its
-    // own, no copy): a stream body framed now, not held in a lane (connection/lanes.ts).
-    const start = stream && !this.#outbound.holds(envelope.priority) ? this.#wire.placeBody() : -1;
     let encoded;
     try {
-      encoded =
-        start < 0
-          ? this.#codec.encoder.encodeBody(message, stream ? 'stream' : 'stateless')
-          : this.#codec.encoder.encodeBodyInto(message, this.#wire.placeBuffer, start);
+      encoded = this.#codec.encoder.encodeBody(message, to.length > 1 ? 'stateless' : 'stream');
     } catch (error) {
       this.#undeliverable(
         envelope,
@@ -632,28 +616,6 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
       return;
     }
     if (!this.#watchOut(message.type, envelope)) return;
-    if (typeof encoded === 'number') {
-      const result = this.#wireSend(
-        {
-          bodyMode: BODY_FLAG_STREAM,
-          to,
-          ret: this.#returnStack(envelope.from, id),
-          typeName: message.type,
-          correlation: envelope.correlation,
-          trace: envelope.trace,
-          space: NO_SPACE,
-          body: PLACED_BODY,
-        },
-        start,
-        encoded,
-      );
-      if (result.type === 'refused') {
-        this.#undeliverable(envelope, `${result.reason}: ${result.detail}`);
-        return;
-      }
-      this.#outbound.queued();
-      return;
-    }
     if (encoded.structureUpdate !== undefined) this.#wire.sendStructures(encoded.structureUpdate);
     let space: number[][] = [];
     if (encoded.addresses.length > 0) {
@@ -727,11 +689,9 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
    */
   #wireSend(
     m: WireMessage,
-    start = -1,
-    end = -1,
   ): { type: 'queued' } | { type: 'refused'; reason: string; detail: string } {
     try {
-      return start < 0 ? this.#wire.send(m) : this.#wire.sendPlaced(m, start, end);
+      return this.#wire.send(m);
     } catch (error) {
       if (!isWireError(error)) throw error;
       return { type: 'refused', reason: error.code, detail: error.message };
@@ -1133,7 +1093,6 @@ export class SocketProxy implements Handler, InboundHost, OutboundSignals {
     }
     // Quiet enough for a keep-alive check: let buffers grown for a burst shrink back.
     this.#wire.trim();
-    this.#codecStream?.encoder.release();
     this.#self.startTimer(KEEPALIVE_TIMER, action.ms);
   }
 

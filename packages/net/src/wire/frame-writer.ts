@@ -73,16 +73,6 @@ const QUEUED: WriteResult = Object.freeze({ type: 'queued' });
 /** Bytes of one PING or PONG frame. */
 const PING_FRAME_BYTES = FRAME_HEADER_BYTES + 4;
 
-/**
- * Free bytes `placeBody` needs after a body's start, or it offers nothing: msgpackr moves to
- * a buffer of its own when handed one with less than 2 KiB left. The batch buffer is never
- * grown for it (an idle or ping-pong connection keeps its small buffer; a busy one has room).
- */
-export const PLACE_ROOM_BYTES = 2048 + 16;
-
-/** Header bytes a placed body is first put behind before its header is known. */
-const PLACE_GUESS_HEADER_BYTES = 8;
-
 interface Waiting {
   readonly msg: WireMessage;
   /** Bytes counted in `queuedBytes` for it (header + body). */
@@ -114,14 +104,6 @@ export class FrameWriter {
   private smallPeak = 0;
   /** Whole messages in the current batch (reported by `abandon()` if it is never sent). */
   private readonly batched: WireMessage[] = [];
-  /** For placed messages in `batched`: index, body start, body end (bodies kept in `out`). */
-  private readonly placed: number[] = [];
-  /** Where the current `placeBody` offer starts (batch position), or -1. */
-  private placeAt = -1;
-  /** Header bytes of the last placed message: the next one is put behind as many. */
-  private placeGuess = PLACE_GUESS_HEADER_BYTES;
-  /** A Buffer over `out.buf` for the encoder (msgpackr writes strings with Buffer methods). */
-  private placeView: Buffer | null = null;
   private nextId = 0;
   private sendCounter = 0;
   private closed = false;
@@ -228,69 +210,6 @@ export class FrameWriter {
     return QUEUED;
   }
 
-  /**
-   * The common case without a copy: returns the offset in `placeBuffer` where the next
-   * message's body may be encoded, behind room for its frame and (guessed) header, with at
-   * least `PLACE_ROOM_BYTES` free after it; or -1 when the batch buffer has not that much
-   * room (then use `writeMessage`). Complete it with `writePlacedMessage` before anything
-   * else is written, or write nothing of it (the offer lapses with the next write). Bytes
-   * from the offset on are scratch until then.
-   */
-  placeBody(): number {
-    this.checkOpen();
-    const w = this.out;
-    if (this.placeView !== null && this.placeView.buffer !== w.buf.buffer) this.placeView = null;
-    const start = w.pos + FRAME_HEADER_BYTES + this.placeGuess;
-    if (w.buf.length - start < PLACE_ROOM_BYTES) return -1;
-    this.placeView ??= Buffer.from(w.buf.buffer, w.buf.byteOffset, w.buf.length);
-    this.placeAt = w.pos;
-    return start;
-  }
-
-  /** The batch buffer (a Buffer over it) that a `placeBody` offset refers to. */
-  get placeBuffer(): Uint8Array {
-    if (this.placeView === null) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'no placeBody offer is open');
-    }
-    return this.placeView;
-  }
-
-  /**
-   * Queue a message whose body was encoded at `placeBuffer[start, end)` after `placeBody`
-   * returned `start`; `msg.body` is ignored. Same checks and results as `writeMessage`: a
-   * message too large for one frame (or anything unusual) takes its path with a copy of
-   * the body.
-   */
-  writePlacedMessage(msg: WireMessage, start: number, end: number): WriteResult {
-    this.checkOpen();
-    const w = this.out;
-    if (this.placeAt !== w.pos || end < start || end > w.buf.length) {
-      this.placeAt = -1;
-      throw new WireError(
-        'HERALD_ERR_WIRE_INVALID_ARGUMENT',
-        'writePlacedMessage without a matching placeBody (the batch was written in between)',
-      );
-    }
-    this.placeAt = -1;
-    if (!this.types.canUse(msg.typeName)) return this.writeMessage(msg);
-    const p = prepareHeader(msg, this.types);
-    const bodyBytes = end - start;
-    const len = p.headerBytes + bodyBytes;
-    const at = w.pos + FRAME_HEADER_BYTES + p.headerBytes;
-    if (len > this.peerMaxFrameBytes || at + bodyBytes > w.buf.length) {
-      return this.writeMessage({ ...msg, body: w.buf.slice(start, end) });
-    }
-    if (at !== start) w.buf.copyWithin(at, start, end);
-    this.placeGuess = p.headerBytes;
-    commitHeader(p, this.types);
-    this.frameHeader(FrameKind.MESSAGE, len);
-    writeHeader(w, p);
-    this.placed.push(this.batched.length, w.pos, w.pos + bodyBytes);
-    w.pos += bodyBytes;
-    this.batched.push(msg);
-    return QUEUED;
-  }
-
   /** Queue a codec stream-state update; the peer sees it before later messages. */
   writeStructures(data: Uint8Array): void {
     this.checkOpen();
@@ -334,20 +253,11 @@ export class FrameWriter {
    * its buffer released.
    */
   abandon(): WireMessage[] {
-    const batched = this.batched;
-    const buf = this.out.buf;
-    for (let i = 0; i < this.placed.length; i += 3) {
-      const k = this.placed[i] as number;
-      const body = buf.slice(this.placed[i + 1], this.placed[i + 2]);
-      batched[k] = { ...(batched[k] as WireMessage), body };
-    }
-    const lost = [...batched, ...this.active.map((o) => o.msg), ...this.dropLarge()];
+    const lost = [...this.batched, ...this.active.map((o) => o.msg), ...this.dropLarge()];
     this.batched.length = 0;
-    this.placed.length = 0;
     this.pongSeq = -1;
     this.out.reset();
     this.out.shrink(0);
-    this.placeView = null;
     this.closed = true;
     return lost;
   }
@@ -447,8 +357,6 @@ export class FrameWriter {
     const result = this.cipher === null ? this.out.take() : this.seal(this.cipher);
     this.out.reset();
     this.batched.length = 0;
-    this.placed.length = 0;
-    this.placeAt = -1;
     this.maybeShrink(used);
     return result;
   }
@@ -478,7 +386,6 @@ export class FrameWriter {
     let target = WRITER_INITIAL_BUFFER_BYTES;
     while (target < this.smallPeak * 2) target *= 2;
     this.out.shrink(target);
-    this.placeView = null;
     this.smallFlushes = 0;
     this.smallPeak = 0;
   }
@@ -489,7 +396,6 @@ export class FrameWriter {
    */
   trim(): void {
     if (this.out.pos === 0) this.out.shrink(WRITER_INITIAL_BUFFER_BYTES);
-    this.placeView = null;
     this.smallFlushes = 0;
     this.smallPeak = 0;
   }

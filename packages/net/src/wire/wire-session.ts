@@ -410,34 +410,6 @@ export class WireSession {
     return QUEUED;
   }
 
-  /**
-   * Offer to encode the next message's body straight into the batch buffer
-   * (`FrameWriter.placeBody`): its offset in `placeBuffer`, or -1 when not possible now
-   * (before the handshake completes, or no room in the batch buffer; use `send`). Complete
-   * it with `sendPlaced`.
-   */
-  placeBody(): number {
-    this.checkSendable();
-    return this.writer === null ? -1 : this.writer.placeBody();
-  }
-
-  /** The buffer a `placeBody` offset refers to. */
-  get placeBuffer(): Uint8Array {
-    if (this.writer === null) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'no placeBody offer is open');
-    }
-    return this.writer.placeBuffer;
-  }
-
-  /** `send` for a body encoded at `placeBuffer[start, end)` (`FrameWriter.writePlacedMessage`). */
-  sendPlaced(msg: WireMessage, start: number, end: number): WriteResult {
-    this.checkSendable();
-    if (this.writer === null) {
-      throw new WireError('HERALD_ERR_WIRE_INVALID_ARGUMENT', 'no placeBody offer is open');
-    }
-    return this.writer.writePlacedMessage(msg, start, end);
-  }
-
   sendStructures(data: Uint8Array): void {
     this.checkSendable();
     if (this.writer === null) this.early.push({ k: 'structures', data });
