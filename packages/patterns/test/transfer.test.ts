@@ -157,9 +157,10 @@ describe('transfer', () => {
     await receiver.next(TransferChunk);
     await receiver.next(TransferChunk);
     await receiver.next(TransferChunk);
-    // give the sender every chance to read more: it is waiting on acknowledgements
-    await new Promise<void>((resolve) => setImmediate(resolve));
-    await new Promise<void>((resolve) => setTimeout(resolve, 50));
+    // Give the sender every chance to read more (it is waiting on acknowledgements): many
+    // turns of the event loop, on which the generator, the runtime and the sender all run;
+    // no wall-clock wait.
+    for (let turn = 0; turn < 50; turn++) await new Promise<void>((r) => setImmediate(r));
     expect(receiver.count(TransferChunk)).toBe(3);
     expect(pulled).toBeLessThanOrEqual(3 * 4096 + 1024);
     expect(priorities).toEqual([PRIORITY_LOW, PRIORITY_LOW, PRIORITY_LOW]); // chunks go at low priority
